@@ -1,0 +1,3 @@
+from twisted.application.service import ServiceMaker
+
+passerelle = ServiceMaker("passerelle", "gateway.tap", "Passerelle SMS gateway", "passerelle")
