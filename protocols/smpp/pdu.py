@@ -356,7 +356,7 @@ def _normalised(pdu: Pdu) -> dict[str, Any]:
 
 def _put_cstr(out: bytearray, value: bytes, name: str, size: int, status: int) -> None:
     if len(value) >= size or b"\0" in value:
-        raise SmppError(status, f"{name} must be under {size} octets without NUL: {value!r}")
+        _cstr_refused(name, size, status, value)
     out += value
     out.append(0)
 
@@ -364,53 +364,57 @@ def _put_cstr(out: bytearray, value: bytes, name: str, size: int, status: int) -
 def encode(pdu: Pdu) -> bytes:
     """The PDU's wire bytes, header included.
 
-    Raises `SmppError` when a value cannot be represented (too long, NUL inside), so a
-    bad message fails where it is built and never reaches a carrier half-formed.
+    Raises `SmppError` when a value cannot be represented (too long, NUL inside, not an
+    octet), so a bad message fails where it is built and never reaches a carrier half-formed.
     """
-    layout = LAYOUTS.get(pdu.command_id)
-    if layout is None:
+    encoder = _ENCODERS.get(pdu.command_id)
+    if encoder is None:
         raise SmppError(c.ESME_RINVCMDID, f"unknown command_id 0x{pdu.command_id:08x}")
     params = pdu.params
-    body = bytearray()
+    tlvs = pdu.tlvs
     # An error _resp built without values is sent bodiless (SMPP 3.4 4.1.2, 4.4.2), but one
     # that carries TLVs (data_sm_resp's delivery_failure_reason, ...) needs its mandatory part
     # first, or the receiver would read the TLV octets as message_id.
-    if params or pdu.tlvs or not pdu.command_status or not pdu.is_response:
-        for name, kind, size, status in layout:
-            if kind == INT1:
-                try:
-                    body.append(params.get(name, 0))
-                except (ValueError, TypeError):
-                    raise SmppError(
-                        status, f"{name} must be an octet 0..255: {params.get(name)!r}"
-                    ) from None
-            elif kind == CSTR:
-                _put_cstr(body, params.get(name, b""), name, size, status)
-            elif kind == SM:
-                sm = params.get(name, b"")
-                if len(sm) > size:
-                    raise SmppError(status, f"short_message is {len(sm)} octets, max {size}")
-                body.append(len(sm))
-                body += sm
-            elif kind == DESTS:
-                _put_dests(body, params.get(name, []))
-            else:
-                _put_unsuccess(body, params.get(name, []))
-    for tag, value in pdu.tlvs:
-        try:
-            body += _TLV_HEAD.pack(tag, len(value))
-        except struct.error:
-            raise SmppError(
-                c.ESME_RINVPARLEN,
-                f"TLV tag {tag!r} with {len(value)} octets overflows its 16-bit fields",
-            ) from None
-        body += value
+    if params or tlvs or not pdu.command_status or not pdu.command_id & c.RESPONSE_BIT:
+        body = encoder(params)
+    else:
+        body = b""
+    if tlvs:
+        parts = [body]
+        for tag, value in tlvs:
+            try:
+                parts.append(_TLV_HEAD.pack(tag, len(value)))
+            except struct.error:
+                raise SmppError(
+                    c.ESME_RINVPARLEN,
+                    f"TLV tag {tag!r} with {len(value)} octets overflows its 16-bit fields",
+                ) from None
+            parts.append(value)
+        body = b"".join(parts)
     return (
         HEADER.pack(
             len(body) + HEADER_SIZE, pdu.command_id, pdu.command_status, pdu.sequence_number
         )
         + body
     )
+
+
+def _cstr_refused(name: str, size: int, status: int, value: Any) -> None:
+    raise SmppError(status, f"{name} must be under {size} octets without NUL: {value!r}")
+
+
+def _sm_refused(size: int, status: int, value: bytes) -> None:
+    raise SmppError(status, f"short_message is {len(value)} octets, max {size}")
+
+
+def _octet_refused(params: dict[str, Any], layout: tuple[Field, ...]) -> None:
+    """Name the field that could not be an octet, with that field's status."""
+    for name, kind, _size, status in layout:
+        if kind == INT1:
+            value = params.get(name, 0)
+            if not isinstance(value, int) or not 0 <= value <= 255:
+                raise SmppError(status, f"{name} must be an octet 0..255: {value!r}")
+    raise SmppError(_INVLEN, "a mandatory parameter has a value of the wrong type")
 
 
 def _put_dests(out: bytearray, dests: Iterable[tuple[Any, ...]]) -> None:
@@ -472,31 +476,8 @@ def decode_body(command_id: int, command_status: int, sequence_number: int, body
         if layout and not (command_id & c.RESPONSE_BIT and command_status):
             raise SmppError(_INVLEN, f"{pdu.name} has no body", command_id, sequence_number)
         return pdu
-    pos = 0
     try:
-        for name, kind, _size, status in layout:
-            if kind == INT1:
-                params[name] = body[pos]
-                pos += 1
-            elif kind == CSTR:
-                zero = body.find(b"\0", pos)
-                if zero < 0:
-                    raise SmppError(status, f"{name}: C-string has no NUL before the end")
-                params[name] = body[pos:zero]
-                pos = zero + 1
-            elif kind == SM:
-                length = body[pos]
-                pos += 1
-                if pos + length > end:
-                    raise SmppError(
-                        status, f"sm_length {length} runs past the body ({end - pos} left)"
-                    )
-                params[name] = body[pos : pos + length]
-                pos += length
-            elif kind == DESTS:
-                params[name], pos = _get_dests(body, pos)
-            else:
-                params[name], pos = _get_unsuccess(body, pos)
+        pos = _DECODERS[command_id](body, params, end)
     except IndexError:
         raise SmppError(
             _INVLEN, f"{pdu.name}: body ends inside the mandatory parameters",
@@ -597,3 +578,98 @@ def error_reply(err: SmppError) -> Pdu:
     ):
         return Pdu(cid | c.RESPONSE_BIT, err.sequence_number, err.status)
     return Pdu(c.GENERIC_NACK, err.sequence_number, err.status)
+
+
+# -- straight-line codecs, generated from LAYOUTS ---------------------------------------------
+#
+# Every message crosses this codec twice on each side of a bind, so it is on the hot path of
+# the whole gateway. Interpreting LAYOUTS field by field costs twice what straight-line code
+# costs, so at import each layout is turned into one plain function per direction (as
+# `dataclasses` does for __init__). LAYOUTS stays the one description of the wire format.
+
+
+def _encoder_source(cid: int, layout: tuple[Field, ...]) -> str:
+    lines = ["def encode_body(params):", "    g = params.get"]
+    parts: list[str] = []
+    octets: list[str] = []
+
+    def close_run() -> None:
+        if octets:
+            parts.append(f"bytes(({', '.join(octets)},))")
+            octets.clear()
+
+    for i, (name, kind, size, status) in enumerate(layout):
+        if kind == INT1:
+            octets.append(f"g({name!r}, 0)")
+        elif kind == CSTR:
+            close_run()
+            lines.append(f"    v{i} = g({name!r}, b'')")
+            lines.append(f"    if len(v{i}) >= {size} or b'\\0' in v{i}:")
+            lines.append(f"        _cstr_refused({name!r}, {size}, {status}, v{i})")
+            parts += [f"v{i}", "b'\\0'"]
+        elif kind == SM:
+            lines.append(f"    v{i} = g({name!r}, b'')")
+            lines.append(f"    if len(v{i}) > {size}:")
+            lines.append(f"        _sm_refused({size}, {status}, v{i})")
+            octets.append(f"len(v{i})")
+            close_run()
+            parts.append(f"v{i}")
+        else:
+            close_run()
+            writer = "_put_dests" if kind == DESTS else "_put_unsuccess"
+            lines.append(f"    v{i} = bytearray()")
+            lines.append(f"    {writer}(v{i}, g({name!r}, []))")
+            parts.append(f"bytes(v{i})")
+    close_run()
+    lines.append("    try:")
+    lines.append(f"        return b''.join(({''.join(p + ', ' for p in parts)}))")
+    lines.append("    except (ValueError, TypeError):")
+    lines.append(f"        _octet_refused(params, LAYOUTS[{cid}])")
+    lines.append("        raise")
+    return "\n".join(lines)
+
+
+def _decoder_source(layout: tuple[Field, ...]) -> str:
+    lines = ["def decode_body(body, params, end):", "    pos = 0", "    find = body.find"]
+    for name, kind, _size, status in layout:
+        if kind == INT1:
+            lines.append(f"    params[{name!r}] = body[pos]")
+            lines.append("    pos += 1")
+        elif kind == CSTR:
+            lines.append("    zero = find(b'\\0', pos)")
+            lines.append("    if zero < 0:")
+            lines.append(
+                f"        raise SmppError({status}, "
+                f"{name + ': C-string has no NUL before the end'!r})"
+            )
+            lines.append(f"    params[{name!r}] = body[pos:zero]")
+            lines.append("    pos = zero + 1")
+        elif kind == SM:
+            lines.append("    length = body[pos]")
+            lines.append("    pos += 1")
+            lines.append("    if pos + length > end:")
+            lines.append(
+                f"        raise SmppError({status}, "
+                "f'sm_length {length} runs past the body ({end - pos} left)')"
+            )
+            lines.append(f"    params[{name!r}] = body[pos:pos + length]")
+            lines.append("    pos += length")
+        else:
+            reader = "_get_dests" if kind == DESTS else "_get_unsuccess"
+            lines.append(f"    params[{name!r}], pos = {reader}(body, pos)")
+    lines.append("    return pos")
+    return "\n".join(lines)
+
+
+def _compile(source: str) -> Any:
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<smpp layout>", "exec"), globals(), namespace)  # noqa: S102
+    return next(iter(namespace.values()))
+
+
+_ENCODERS: dict[int, Any] = {
+    cid: _compile(_encoder_source(cid, layout)) for cid, layout in LAYOUTS.items()
+}
+_DECODERS: dict[int, Any] = {
+    cid: _compile(_decoder_source(layout)) for cid, layout in LAYOUTS.items()
+}
