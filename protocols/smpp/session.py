@@ -405,6 +405,7 @@ class EsmeSession:
         "_inflight",
         "_tombstones",
         "_batch",
+        "_window_pending",
         "_timer",
         "_rx_count",
         "_rx_seen",
@@ -453,6 +454,7 @@ class EsmeSession:
         self._inflight: dict[int, _Entry] = {}
         self._tombstones: dict[int, _Entry] = {}  # seq -> (token, expires at, sink)
         self._batch: list[bytes] | None = None
+        self._window_pending = False
         self._timer: IDelayedCall | None = None
         self._rx_count = 0
         self._rx_seen = 0
@@ -608,11 +610,12 @@ class EsmeSession:
                     entry[2].submit_response(self, entry[0], pdu)
                 except Exception:
                     log.failure("listener failed in submit_response")
-                if self._can_submit:
-                    try:
-                        self._listener.window_open(self)
-                    except Exception:
-                        log.failure("listener failed in window_open")
+                if self._batch is None:
+                    self._window_open()
+                else:
+                    # One refill per read, not per response: the listener then fills many
+                    # slots in one call and the submits leave with this read's batch.
+                    self._window_pending = True
                 return
             self._other_response(pdu)
         elif cid == c.DELIVER_SM or cid == c.DATA_SM:
@@ -693,7 +696,11 @@ class EsmeSession:
             self._batch = []
 
     def flush(self) -> None:
-        """Write what `hold_writes` collected, in one piece, and stop collecting."""
+        """Tell the listener about slots this read freed, then write what `hold_writes`
+        collected (the refill's submits included) in one piece, and stop collecting."""
+        if self._window_pending:
+            self._window_pending = False
+            self._window_open()
         self._flush()
 
     # -- internals ------------------------------------------------------------------------

@@ -381,16 +381,23 @@ def test_sequence_numbers_wrap_to_one() -> None:
 
 def test_responses_within_one_read_and_the_refill_leave_in_one_write() -> None:
     class Refill(Recorder):
+        calls = 0
+
         def window_open(self, session: EsmeSession) -> None:
+            self.calls += 1
             while session.window_free:
                 session.submit(submit_sm(), "refill")
 
-    rig = bound_rig(listener=Refill(), max_pending_submits=64)
+    listener = Refill()
+    rig = bound_rig(listener=listener, max_pending_submits=64)
     for i in range(64):
         rig.session.submit(submit_sm(), i)
     rig.sent()
     rig.transport.writes = 0
     rig.feed(*(resp(seq) for seq in range(2, 66)))
+    # One refill for the whole read (not one per response), and one write for it all.
+    assert listener.calls == 1
+    assert len(listener.of("submit_response")) == 64
     assert rig.transport.writes == 1
     refills = rig.sent()
     assert len(refills) == 64
