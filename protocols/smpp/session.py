@@ -601,15 +601,7 @@ class EsmeSession:
         if cid & c.RESPONSE_BIT and cid != c.GENERIC_NACK:
             entry = self._inflight.pop(pdu.sequence_number, None)
             if entry is not None:
-                counters = self.counters
-                counters.responses += 1
-                status = pdu.command_status
-                by_status = counters.responses_by_status
-                by_status[status] = by_status.get(status, 0) + 1
-                try:
-                    entry[2].submit_response(self, entry[0], pdu)
-                except Exception:
-                    log.failure("listener failed in submit_response")
+                self._answered(entry, pdu)
                 if self._batch is None:
                     self._window_open()
                 else:
@@ -750,6 +742,18 @@ class EsmeSession:
         except Exception:
             log.failure("listener failed in submit_failed")
 
+    def _answered(self, entry: _Entry, pdu: Pdu) -> None:
+        """Count a submit's answer (a _resp, or a nack with a status) and hand it over."""
+        counters = self.counters
+        counters.responses += 1
+        status = pdu.command_status
+        by_status = counters.responses_by_status
+        by_status[status] = by_status.get(status, 0) + 1
+        try:
+            entry[2].submit_response(self, entry[0], pdu)
+        except Exception:
+            log.failure("listener failed in submit_response")
+
     def _window_open(self) -> None:
         if self._can_submit:
             try:
@@ -800,16 +804,8 @@ class EsmeSession:
         seq = pdu.sequence_number
         entry = self._inflight.pop(seq, None)
         if entry is not None:
-            status = pdu.command_status
-            if status:
-                counters = self.counters
-                counters.responses += 1
-                by_status = counters.responses_by_status
-                by_status[status] = by_status.get(status, 0) + 1
-                try:
-                    entry[2].submit_response(self, entry[0], pdu)
-                except Exception:
-                    log.failure("listener failed in submit_response")
+            if pdu.command_status:
+                self._answered(entry, pdu)
             else:
                 # A nack that says nothing: the SMSC did not take the message.
                 self._fail(entry, REASON_GENERIC_NACK)

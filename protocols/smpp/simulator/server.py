@@ -362,7 +362,7 @@ class SmscProtocol(Protocol):
         elif command_id in _BIND_MODES:
             self._bind(pdu, out)
         elif command_id == c.DATA_SM:
-            self._data_sm(pdu, slow)
+            self._submit_sm(pdu, slow, c.DATA_SM_RESP)
         elif command_id == c.SUBMIT_MULTI:
             self._submit_multi(pdu, slow)
         elif command_id == c.UNBIND:
@@ -466,31 +466,30 @@ class SmscProtocol(Protocol):
 
     # -- submits ----------------------------------------------------------------------
 
-    def _submit_sm(self, pdu: Pdu, slow: list[bytes]) -> None:
-        """The hot path: keep it short; everything optional is behind one test."""
+    def _submit_sm(self, pdu: Pdu, slow: list[bytes], resp_id: int = c.SUBMIT_SM_RESP) -> None:
+        """The hot path (submit_sm, and data_sm with `resp_id` DATA_SM_RESP): keep it short;
+        everything optional is behind one test."""
         factory = self.factory
         factory.counters.submits += 1
         seq = pdu.sequence_number
         account = self.account
         if account is None or not self.mode & CAN_SUBMIT:
-            self._submit_refused(pdu, slow, c.SUBMIT_SM_RESP, c.ESME_RINVBNDSTS)
+            self._submit_refused(pdu, slow, resp_id, c.ESME_RINVBNDSTS)
             return
         params = pdu.params
         dest: bytes = params.get("destination_addr", b"")
         status = factory.admit(account, dest) if factory.admission else 0
         if status:
-            self._submit_refused(pdu, slow, c.SUBMIT_SM_RESP, status)
+            self._submit_refused(pdu, slow, resp_id, status)
             return
         number, message_id = factory.ids.next()
-        slow.append(
-            _HEADER.pack(17 + len(message_id), c.SUBMIT_SM_RESP, 0, seq) + message_id + b"\0"
-        )
+        slow.append(_HEADER.pack(17 + len(message_id), resp_id, 0, seq) + message_id + b"\0")
         factory.counters.accepted += 1
         rd: int = params.get("registered_delivery", 0)
         if rd & 0x13 or self._journal is not None:
             source = _source(params)
             target: Address = (params.get("dest_addr_ton", 0), params.get("dest_addr_npi", 0), dest)
-            text = _text_of(pdu)
+            text = _text_of(pdu)  # data_sm has no short_message: message_payload only
             if rd & 0x13:
                 self._schedule_receipts(account, number, message_id, rd, source, target, text)
             if self._journal is not None:
@@ -505,35 +504,6 @@ class SmscProtocol(Protocol):
             self._log_submit(
                 pdu, status, b"", _source(pdu.params), _destinations(pdu), _text_of(pdu)
             )
-
-    def _data_sm(self, pdu: Pdu, slow: list[bytes]) -> None:
-        factory = self.factory
-        factory.counters.submits += 1
-        account = self.account
-        if account is None or not self.mode & CAN_SUBMIT:
-            self._submit_refused(pdu, slow, c.DATA_SM_RESP, c.ESME_RINVBNDSTS)
-            return
-        params = pdu.params
-        dest: bytes = params.get("destination_addr", b"")
-        status = factory.admit(account, dest) if factory.admission else 0
-        if status:
-            self._submit_refused(pdu, slow, c.DATA_SM_RESP, status)
-            return
-        number, message_id = factory.ids.next()
-        slow.append(
-            _header(17 + len(message_id), c.DATA_SM_RESP, 0, pdu.sequence_number)
-            + message_id
-            + b"\0"
-        )
-        factory.counters.accepted += 1
-        source = _source(params)
-        [target] = _destinations(pdu)
-        text = _text_of(pdu)  # data_sm has no short_message: message_payload only
-        rd: int = params.get("registered_delivery", 0)
-        if rd & 0x13:
-            self._schedule_receipts(account, number, message_id, rd, source, target, text)
-        if self._journal is not None:
-            self._log_submit(pdu, 0, message_id, source, [target], text)
 
     def _submit_multi(self, pdu: Pdu, slow: list[bytes]) -> None:
         """One message id for all destinations; rejected prefixes become unsuccess_sme."""
