@@ -1,0 +1,1 @@
+"""kannel.conf → a typed, validated configuration (the syntax layer comes first: `parser`)."""
