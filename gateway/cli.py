@@ -1,7 +1,8 @@
 """The ``passerelle`` command: one entry point with a subcommand per job.
 
-``smsc-sim`` runs the SMPP SMSC simulator from ``protocols.smpp.simulator``; ``run`` and
-``check-config`` are reserved for the gateway, which arrives with the sendsms issue.
+``smsc-sim`` runs the SMPP SMSC simulator from ``protocols.smpp.simulator``;
+``check-config`` validates a kannel.conf and prints the effective configuration; ``run`` is
+reserved for the gateway, which arrives with the sendsms issue.
 """
 
 from __future__ import annotations
@@ -25,8 +26,16 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     run = sub.add_parser("run", help=f"run the gateway from a kannel.conf ({NOT_BUILT})")
     run.add_argument("config", nargs="?", help="path to kannel.conf")
-    check = sub.add_parser("check-config", help=f"validate a kannel.conf and exit ({NOT_BUILT})")
-    check.add_argument("config", nargs="?", help="path to kannel.conf")
+    check = sub.add_parser(
+        "check-config",
+        help="validate a kannel.conf and print the effective configuration",
+        description="Validate a kannel.conf (and its includes) and print the configuration "
+        "Passerelle would run with, defaults included and passwords masked. Warnings go to "
+        "stderr. Exit status: 0 valid, 1 invalid.",
+    )
+    check.add_argument(
+        "config", nargs="?", help="path to kannel.conf (default: the embedded default.conf)"
+    )
     return parser
 
 
@@ -42,8 +51,29 @@ def main(argv: list[str] | None = None) -> int:
 
         return simulator_main(argv[1:])
     args = _build_parser().parse_args(argv)
+    if args.command == "check-config":
+        return check_config(args.config)
     print(f"passerelle {args.command}: {NOT_BUILT}", file=sys.stderr)
     return 2
+
+
+def check_config(path: str | None) -> int:
+    """`passerelle check-config`: 0 and the effective configuration on stdout if C{path} is
+    valid, 1 and every problem found on stderr if not; warnings always go to stderr."""
+    from gateway.config import ConfigError, default_config_path, load_config, render_config
+
+    try:
+        config = load_config(path if path is not None else default_config_path())
+    except ConfigError as exc:
+        print(exc.render_all(), file=sys.stderr)
+        count = len(exc.errors)
+        print(f"configuration is invalid ({count} problem{'s' if count > 1 else ''})",
+              file=sys.stderr)
+        return 1
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    sys.stdout.write(render_config(config))
+    return 0
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
         assert command in out
 
 
-@pytest.mark.parametrize("command", ["run", "check-config"])
+@pytest.mark.parametrize("command", ["run"])
 def test_unbuilt_commands_say_so(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Commands whose code does not exist yet fail loudly instead of doing nothing."""
     assert cli.main([command]) == 2
