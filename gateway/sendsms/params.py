@@ -40,8 +40,8 @@ Kannel 1.4.5 binaries; src = read in Kannel's source):
 * XML (`/message/submit/...`): credentials only inside `<from>` (`username` beats `user`,
   `password` beats `pass`), `<oa><number>` the sender, every text node of
   `<da><number>` a receiver (stripped), `<ud>` the text (stripped, then URL-decoded — not
-  hex-decoded in 1.4.5, obs.), `<udh>` hex else URL-decoded, `<smsc>` the smsc id (the
-  guide's `<to>` is never read: smsbox tests the wrong pointer), numbers as XPath numbers cast
+  hex-decoded in 1.4.5, obs.), `<udh>` hex else URL-decoded, `<smsc>` the smsc id, else
+  the guide's `<to>` (obs.: `<to>sim</to>` routed to sim), numbers as XPath numbers cast
   to a C int (`1.9` is 1, `1e0` is 1, `+1`, `2abc` and an empty element are NaN, which the
   cast turns into INT_MIN, so they fail validation; obs.), and the charset is the XML
   declaration's encoding, else UTF-8. A document that does not parse leaves no credentials,
@@ -454,6 +454,8 @@ def _parse_xml(request: SendsmsRequest, body: bytes) -> bool:
     if udh is not None:
         request.udh = _hex_or_url(udh, strict=False)
     request.smsc = _xml_octets(root.find(submit + "smsc"))
+    if request.smsc is None:
+        request.smsc = _xml_octets(root.find(submit + "to"))
 
     for path, attribute in (
         ("pid", "pid"),

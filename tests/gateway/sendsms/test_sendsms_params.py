@@ -358,9 +358,10 @@ def test_xml_ud_is_url_decoded_not_hex_decoded() -> None:
     assert _post_xml(_xml("")).text == b""
 
 
-def test_xml_to_is_not_the_smsc() -> None:
-    # smsbox tests `smsc == NULL` (the pointer to the pointer), so <to> is never read.
-    assert _post_xml(_xml("<to>sim</to>")).smsc is None
+def test_xml_to_is_the_smsc_when_there_is_no_smsc_element() -> None:
+    # obs.: <to>sim</to> reached an smsc group with allowed-smsc-id = sim
+    assert _post_xml(_xml("<to>sim</to>")).smsc == b"sim"
+    assert _post_xml(_xml("<smsc>a</smsc><to>b</to>")).smsc == b"a"
 
 
 def test_xml_charset_is_the_declared_encoding() -> None:
