@@ -293,8 +293,6 @@ GROUP_POLICY: Final[Mapping[str, Policy]] = MappingProxyType({
     "wap-push-user": _error("the WAP Push Proxy Gateway is not implemented"),
     "ota-setting": _error("OTA configuration messages (sendota) are not implemented"),
     "ota-bookmark": _error("OTA configuration messages (sendota) are not implemented"),
-    "smpp-tlv": _error("user-defined SMPP TLVs are not implemented: messages whose meta-data "
-                       "names them would be sent without them"),
 })
 
 _WAP_KEY = _warn("WAP is not part of Passerelle; it is ignored")
@@ -353,6 +351,10 @@ KEY_POLICY: Final[Mapping[str, Mapping[str, Policy]]] = MappingProxyType({
         "log-format": _warn("SMPP PDU dumps use Passerelle's own format; it is ignored"),
         "ssl-client-certkey-file": _warn("only used with use-ssl, which Passerelle does not "
                                          "implement; it is ignored"),
+    }),
+    "smpp-tlv": MappingProxyType({
+        "const": _error("constant TLVs (sent with every submit) are not implemented: the "
+                        "SMSC would not get them"),
     }),
 })
 

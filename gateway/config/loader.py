@@ -37,6 +37,7 @@ from gateway.config.model import (
     PasserelleConfig,
     RedisConnection,
     SendsmsUser,
+    SmppTlv,
     SmsboxConfig,
     SmsboxRoute,
     SmscConfig,
@@ -667,6 +668,51 @@ def _route(g: _Group) -> SmsboxRoute | None:
     return g.build(SmsboxRoute)
 
 
+TLV_TYPES: Final = ("integer", "nulterminated", "octetstring")
+
+
+def _smpp_tlv(g: _Group) -> SmppTlv | None:
+    """Kannel's smpp_pdu_init checks, as configuration errors."""
+    g.required_text("name", "Kannel: \"Unable to get name for smpp-tlv\"")
+    if g.integer("tag", low=0, high=0xFFFF) is None and not g.has("tag"):
+        g.missing("tag", "Kannel: \"Unable to get tag for smpp-tlv\"")
+    length = g.integer("length", low=0, high=0xFFFF)
+    if length is None and not g.has("length"):
+        g.missing("length", "Kannel: \"Unable to get length for smpp-tlv\"")
+    kind = g.required_text("type", "Kannel: \"Unable to get type for smpp-tlv\"")
+    if kind is not None:
+        entry = g.raw.entries["type"]
+        if kind.lower() not in TLV_TYPES:
+            g.error(f"unknown type '{kind}' (Kannel knows {', '.join(TLV_TYPES)})", "type", entry)
+        else:
+            g.assign("type", kind.lower())
+            if kind.lower() == "integer" and length is not None and not 1 <= length <= 8:
+                g.error(f"an integer TLV is 1 to 8 octets long, not {length}", "length",
+                        g.raw.entries["length"])
+    g.items("smsc-id")
+    g.classify_rest()
+    return g.build(SmppTlv)
+
+
+def _check_tlvs(ctx: _Context, tlvs: tuple[SmppTlv, ...]) -> None:
+    """Kannel refuses two TLVs with one name, or one tag, for the same smsc-id."""
+    names: dict[tuple[str, str], SmppTlv] = {}
+    tags: dict[tuple[str, int], SmppTlv] = {}
+    for tlv in tlvs:
+        for scope in tlv.smsc_id or ("",):
+            scope = scope.lower()
+            first = names.setdefault((scope, tlv.name), tlv)
+            if first is not tlv:
+                ctx.error(f"a second smpp-tlv named '{tlv.name}' (the first is at "
+                          f"{first.location}); Kannel refuses it too",
+                          tlv.locations.get("name", tlv.location), "name")
+            other = tags.setdefault((scope, tlv.tag), tlv)
+            if other is not tlv:
+                ctx.error(f"a second smpp-tlv with tag 0x{tlv.tag:04x} (the first is at "
+                          f"{other.location}); Kannel refuses it too",
+                          tlv.locations.get("tag", tlv.location), "tag")
+
+
 def _dlr_db(g: _Group) -> DlrDb | None:
     g.text("id")
     if "id" not in g.values:
@@ -817,6 +863,8 @@ def build_config(raw: RawConfig, source: str) -> GatewayConfig:
     users = _users(ctx, each("sendsms-user"), lane_groups, passerelle)
     services = _collect(_service(_Group(ctx, group)) for group in each("sms-service"))
     routes = _collect(_route(_Group(ctx, group)) for group in each("smsbox-route"))
+    tlvs = _collect(_smpp_tlv(_Group(ctx, group)) for group in each("smpp-tlv"))
+    _check_tlvs(ctx, tlvs)
     dlr_raw = _singles(ctx, known, "dlr-db")
     dlr_db = _dlr_db(_Group(ctx, dlr_raw)) if dlr_raw is not None else None
     redis = _collect(_redis(_Group(ctx, group)) for group in each("redis-connection"))
@@ -831,6 +879,7 @@ def build_config(raw: RawConfig, source: str) -> GatewayConfig:
         users=users,
         services=services,
         smsbox_routes=routes,
+        smpp_tlvs=tlvs,
         dlr_db=dlr_db,
         redis_connections=redis,
         passerelle=passerelle,

@@ -32,6 +32,7 @@ __all__ = [
     "SendsmsUser",
     "SmsService",
     "SmsboxRoute",
+    "SmppTlv",
     "DlrDb",
     "RedisConnection",
     "PasserelleConfig",
@@ -461,6 +462,23 @@ class SmsboxRoute:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SmppTlv:
+    """`group = smpp-tlv`: a meta-data key (`?smpp?name=value`) sent as an SMPP TLV.
+
+    `type` is lower-cased (`integer`, `nulterminated` or `octetstring`); `smsc_id` limits
+    it to those smsc groups (empty: all). gateway.submit's TlvDef is built from it.
+    """
+
+    name: str
+    tag: int
+    type: str
+    length: int
+    smsc_id: tuple[str, ...] = ()
+    location: Location | None = _location()
+    locations: Mapping[str, Location] = _locations()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DlrDb:
     """`group = dlr-db`: the Redis key layout of `dlr-storage = redis`.
 
@@ -550,6 +568,7 @@ class GatewayConfig:
     users: tuple[SendsmsUser, ...] = ()
     services: tuple[SmsService, ...] = ()
     smsbox_routes: tuple[SmsboxRoute, ...] = ()
+    smpp_tlvs: tuple[SmppTlv, ...] = ()
     dlr_db: DlrDb | None = None
     redis_connections: tuple[RedisConnection, ...] = ()
     passerelle: PasserelleConfig = field(default_factory=PasserelleConfig)

@@ -114,6 +114,8 @@ def render_config(config: GatewayConfig) -> str:
         blocks.append(_group_lines("sms-service", service))
     for route in config.smsbox_routes:
         blocks.append(_group_lines("smsbox-route", route))
+    for tlv in config.smpp_tlvs:
+        blocks.append(_group_lines("smpp-tlv", tlv, extra={"tag": f"0x{tlv.tag:04x}"}))
     if config.dlr_db is not None:
         blocks.append(_group_lines("dlr-db", config.dlr_db))
     for conn in config.redis_connections:

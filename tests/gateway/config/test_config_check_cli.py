@@ -38,6 +38,12 @@ max-messages = 5
 group = passerelle-user
 username = tester
 default-lane = 2
+
+group = smpp-tlv
+name = my_tlv
+tag = 0x1400
+type = octetstring
+length = 20
 """
 
 
@@ -65,6 +71,7 @@ def test_valid_config_prints_the_effective_config(
     assert "#(unset) faked-sender" in out
     assert 'white-list-sender-regex = "^[[:digit:]]+$"' in out
     assert "group = passerelle-user\nusername = \"tester\"\ndefault-lane = 2" in out
+    assert "tag = 0x1400" in out
     assert "warning: " in err and "key 'store-type'" in err
     assert f"{path}:6:" in err
 
@@ -117,3 +124,10 @@ def test_output_loads_back_into_the_same_configuration(path: Path | None) -> Non
     assert again.users == tuple(unmasked(u) for u in config.users)
     assert again.services == config.services
     assert again.passerelle == config.passerelle
+    assert again.smpp_tlvs == config.smpp_tlvs
+
+
+def test_smpp_tlv_round_trips() -> None:
+    config = load_config_text(CONF, "kannel.conf")
+    again = load_config_text(render_config(config), "rendered.conf")
+    assert again.smpp_tlvs == config.smpp_tlvs and again.smpp_tlvs[0].tag == 0x1400

@@ -37,6 +37,7 @@ BUILDERS: dict[str, Callable[[Any], Any]] = {
     "dlr-db": loader._dlr_db,
     "redis-connection": loader._redis,
     "smsc": loader._smsc,
+    "smpp-tlv": loader._smpp_tlv,
 }
 
 

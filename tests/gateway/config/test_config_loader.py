@@ -319,8 +319,8 @@ def test_tls_is_refused(group: str, key: str) -> None:
 
 
 def test_unsupported_group_is_an_error_and_ignored_group_a_warning() -> None:
-    error = error_of(CORE, "group = smpp-tlv\nname = x\ntag = 0x1400\ntype = octetstring\n")
-    assert str(error).startswith("kannel.conf:5: group smpp-tlv is not supported")
+    error = error_of(CORE, "group = ppg\nppg-port = 8080\n")
+    assert str(error).startswith("kannel.conf:5: group ppg is not supported: the WAP Push")
     config = load(CORE, "group = wapbox\nbearerbox-host = localhost\n")
     assert config.warnings[0].startswith("kannel.conf:5: group wapbox is ignored: WAP")
 
@@ -328,6 +328,43 @@ def test_unsupported_group_is_an_error_and_ignored_group_a_warning() -> None:
 def test_unknown_key_in_an_ignored_group_is_still_an_error() -> None:
     error = error_of(CORE, "group = wapbox\nbearerbox-hots = localhost\n")
     assert error.key == "bearerbox-hots"
+
+
+TLV = "group = smpp-tlv\nname = my_tlv\ntag = 0x1400\ntype = OctetString\nlength = 20\n"
+
+
+def test_smpp_tlv_groups() -> None:
+    config = load(CORE, SMSC, TLV, TLV.replace("my_tlv", "n").replace("0x1400", "0x1401")
+                  .replace("OctetString", "integer").replace("20", "4") + "smsc-id = \"op;x\"\n")
+    first, second = config.smpp_tlvs
+    assert (first.name, first.tag, first.type, first.length, first.smsc_id) == (
+        "my_tlv", 0x1400, "octetstring", 20, ()
+    )
+    assert (second.type, second.length, second.smsc_id) == ("integer", 4, ("op", "x"))
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "message"),
+    [
+        (("length = 20\n", ""), "length", "missing"),
+        (("OctetString", "bytes"), "type", "unknown type 'bytes'"),
+        (("0x1400", "0x10000"), "tag", "must be between 0 and 65535"),
+        (("OctetString", "integer"), "length", "an integer TLV is 1 to 8 octets"),
+        (("length = 20\n", "length = 20\nconst = 1\n"), "const", "not supported"),
+    ],
+)
+def test_smpp_tlv_errors(change: tuple[str, str], key: str, message: str) -> None:
+    error = error_of(CORE, TLV.replace(*change))
+    assert error.key == key and message in str(error)
+
+
+def test_smpp_tlv_duplicates_per_smsc_id() -> None:
+    error = error_of(CORE, TLV, TLV.replace("0x1400", "0x1401"))
+    assert error.key == "name" and "a second smpp-tlv named 'my_tlv'" in str(error)
+    error = error_of(CORE, TLV, TLV.replace("my_tlv", "other"))
+    assert error.key == "tag" and "tag 0x1400" in str(error)
+    # Kannel keeps one table per smsc-id: the same name for another smsc-id is fine.
+    load(CORE, TLV, TLV + "smsc-id = op\n")
 
 
 def test_dlr_storage_kinds() -> None:
