@@ -103,7 +103,7 @@ class TlvDef:
             raise ValueError(f"smpp-tlv {self.name}: type must be one of {TLV_TYPES}")
         if not 0 <= self.tag <= 0xFFFF:
             raise ValueError(f"smpp-tlv {self.name}: tag must fit in 16 bits")
-        if not 0 <= self.length <= 0xFFFF or (self.type == "integer" and not 1 <= self.length <= 8):
+        if not 0 <= self.length <= 0xFFFF or (self.type == "integer" and self.length < 1):
             raise ValueError(f"smpp-tlv {self.name}: bad length {self.length}")
 
     def applies_to(self, smsc_id: str) -> bool:
