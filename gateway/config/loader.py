@@ -496,11 +496,6 @@ def _smsc(g: _Group) -> SmscConfig | None:
         g.error("transceiver-mode with only receive-port: Kannel ignores receive-port in "
                 "transceiver mode and so would open no connection; set port instead",
                 "receive-port", g.raw.entries["receive-port"])
-    elif receive_port:
-        g.error("a receive-only group (port = 0 with receive-port) is not supported yet: the "
-                "SMPP connector binds a transmitter or transceiver on port; use "
-                "transceiver-mode = true on port instead", "receive-port",
-                g.raw.entries["receive-port"])
     for attr, octets in BIND_FIELD_OCTETS.items():
         value = g.values.get(attr)
         if isinstance(value, str) and len(value.encode("utf-8")) > octets:
@@ -919,7 +914,7 @@ def _users(
     lane_groups: dict[str, _Group],
     passerelle: PasserelleConfig | None,
 ) -> tuple[SendsmsUser, ...]:
-    """The sendsms-users, with their lanes, refusing duplicate usernames."""
+    """The sendsms-users, with their lanes; a repeated username keeps the first, as Kannel."""
     users: list[SendsmsUser] = []
     seen: dict[str, SendsmsUser] = {}
     default_lane = passerelle.default_lane if passerelle is not None else 0
@@ -931,9 +926,11 @@ def _users(
             continue
         previous = seen.get(user.username)
         if previous is not None:
-            ctx.error(
+            # Kannel loads such a file and uses the first; an existing kannel.conf must load
+            # as it is, so say it loudly and do the same.
+            ctx.warn(
                 f"a second sendsms-user '{user.username}' (the first is at "
-                f"{previous.location}); Kannel would silently use only the first",
+                f"{previous.location}) is ignored, as Kannel does",
                 user.locations.get("username", user.location),
                 "username",
             )

@@ -279,9 +279,9 @@ class _LinkFactory(ClientFactory):
 class EsmeConnector:
     """The connection(s) for one `BindConfig`, kept up until `stop`.
 
-    One transceiver link with `transceiver_mode`; else a transmitter on `port`, plus a
-    receiver on `receive_port` when that is set. `counters` is shared by every session
-    it makes, so counts survive reconnects.
+    One transceiver link with `transceiver_mode`; else a transmitter on `port` when that is
+    set, plus a receiver on `receive_port` when that is set (receive-only: `port` 0).
+    `counters` is shared by every session it makes, so counts survive reconnects.
     """
 
     def __init__(
@@ -305,10 +305,12 @@ class EsmeConnector:
         self.tick_interval = tick_interval
         self.counters = EsmeCounters()
         self.running = False
+        links: list[EsmeLink] = []
         if config.transceiver_mode:
-            links = [EsmeLink(self, BindMode.TRANSCEIVER, config.port)]
+            links.append(EsmeLink(self, BindMode.TRANSCEIVER, config.port))
         else:
-            links = [EsmeLink(self, BindMode.TRANSMITTER, config.port)]
+            if config.port:
+                links.append(EsmeLink(self, BindMode.TRANSMITTER, config.port))
             if config.receive_port:
                 links.append(EsmeLink(self, BindMode.RECEIVER, config.receive_port))
         self.links: tuple[EsmeLink, ...] = tuple(links)

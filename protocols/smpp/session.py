@@ -70,10 +70,11 @@ class BindConfig:
     "not configured", which Kannel binds as ``VMA`` (smsc_smpp.c); an empty string is sent
     as empty, exactly as Kannel does when `system-type = ""`.
 
-    `receive_port` non-zero makes the connector open a second connection that binds as a
-    receiver on it while `port` binds as a transmitter (Kannel calls that layout
-    deprecated; it is kept for old configurations). `wait_ack_expire` defaults to 1
-    (re-queue) as Kannel's code does, not 0 as its guide claims.
+    `receive_port` non-zero makes the connector open a connection that binds as a
+    receiver on it; `port` non-zero one that binds as a transmitter (or transceiver). Kannel's
+    usual layout for separate binds is two groups sharing an smsc-id, one with `port` and
+    one with `port = 0` and `receive-port`: a receive-only config here. `wait_ack_expire`
+    defaults to 1 (re-queue) as Kannel's code does, not 0 as its guide claims.
     """
 
     host: str = "127.0.0.1"
@@ -107,10 +108,14 @@ class BindConfig:
         _check_cstring("password", self.password, 9)
         _check_cstring("system_type", self.bind_system_type.decode("utf-8"), 13)
         _check_cstring("address_range", self.address_range, 41)
-        if not 0 < self.port <= 0xFFFF:
-            raise ValueError(f"port must be 1..65535, not {self.port}")
+        if not 0 <= self.port <= 0xFFFF:
+            raise ValueError(f"port must be 0..65535, not {self.port}")
         if not 0 <= self.receive_port <= 0xFFFF:
             raise ValueError(f"receive_port must be 0..65535, not {self.receive_port}")
+        if not self.port and not self.receive_port:
+            raise ValueError("port and receive_port cannot both be 0: nothing would connect")
+        if not self.port and self.transceiver_mode:
+            raise ValueError("transceiver_mode needs port")
         if self.receive_port and self.transceiver_mode:
             raise ValueError("receive_port and transceiver_mode exclude each other")
         for name in ("interface_version", "bind_addr_ton", "bind_addr_npi"):

@@ -274,9 +274,13 @@ def test_port_and_receive_port_in_one_group() -> None:
     assert "Usage of both in one group is deprecated!" in str(error)
 
 
-def test_receive_only_group_is_not_supported_yet() -> None:
-    error = error_of(CORE, SMSC + "port = 0\nreceive-port = 2776\n")
-    assert error.key == "receive-port" and "receive-only" in str(error)
+def test_separate_transmitter_and_receiver_groups_load_as_kannel_recommends() -> None:
+    config = load(CORE, SMSC + "port = 2775\n", SMSC + "port = 0\nreceive-port = 2776\n")
+    tx, rx = config.smscs
+    assert (tx.smsc_id, rx.smsc_id) == ("op", "op")
+    assert not tx.receive_only and rx.receive_only
+    bind = rx.bind_config()
+    assert (bind.port, bind.receive_port) == (0, 2776)
 
 
 def test_unimplemented_kannel_key_that_changes_behaviour_is_an_error() -> None:
@@ -393,10 +397,13 @@ def test_redis_dlr_storage_with_kannels_example() -> None:
     assert conn is not None and (conn.host, conn.port, conn.database) == ("localhost", 6379, 0)
 
 
-def test_duplicate_usernames() -> None:
-    error = error_of(CORE, SMSBOX, USER, USER.replace("foobar", "other"))
-    assert (error.line, error.key) == (14, "username")
-    assert "a second sendsms-user 'tester' (the first is at kannel.conf:9)" in str(error)
+def test_duplicate_usernames_keep_the_first_with_a_warning_as_kannel() -> None:
+    config = load(CORE, SMSBOX, USER, USER.replace("foobar", "other"))
+    [user] = config.users
+    assert user.password == "foobar"
+    [warning] = [w for w in config.warnings if "sendsms-user" in w]
+    assert warning.startswith("kannel.conf:14: key 'username': a second sendsms-user 'tester' "
+                              "(the first is at kannel.conf:9) is ignored")
 
 
 def test_smsbox_port_without_smsbox() -> None:

@@ -260,3 +260,19 @@ async def test_stop_unbinds_cleanly(links: list[Link]) -> None:
     await defer.ensureDeferred(link.connector.stop())
     assert link.connector.status == "disconnected"
     assert link.simulator.counters.as_dict()["unbinds"] == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_receive_only_bind_gets_mo(links: list[Link]) -> None:
+    """Kannel's separate-groups layout: `port = 0`, `receive-port = N` binds only a receiver."""
+    link = make_link(links, separate_receiver=True, port=0)
+    rec = link.recorder
+    link.connector.start()
+    await rec.until(lambda: rec.bound_modes == ["RECEIVER"])
+    assert link.connector.transmitter is None
+    assert link.simulator.send_mo(b"4670000009", b"12345", b"STOP")
+    await rec.until(lambda: len(rec.delivered) == 1)
+    [mo] = rec.delivered
+    assert mo.command_id == c.DELIVER_SM
+    assert mo.params["short_message"] == b"STOP"
+    assert mo.params["source_addr"] == b"4670000009"
