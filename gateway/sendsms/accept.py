@@ -53,7 +53,13 @@ from gateway.message import UNSET, Message, new_id
 from gateway.queue import MessageQueue, QueueFull
 from gateway.routing import RouteVerdict
 from gateway.sendsms.params import SendsmsRequest
-from gateway.sendsms.validate import NumberList, Rejected, Validator, ValidRequest
+from gateway.sendsms.validate import (
+    NumberList,
+    Rejected,
+    Validator,
+    ValidRequest,
+    load_number_lists,
+)
 from protocols.sms.charset import decode_text, to_ucs2, to_utf8
 from protocols.sms.dcs import DC_7BIT, DC_UCS2
 from protocols.sms.gsm import to_gsm, utf8_to_gsm
@@ -118,7 +124,8 @@ class Acceptor:
 
     `router` judges receivers (`gateway.routing.Router`), `queue` stores what is accepted
     (`gateway.queue.MessageQueue`), `clock` stamps messages. `lists` are the loaded
-    white/black number lists (`validate.load_number_lists`); `user_prefixes` turns on the
+    white/black number lists (`validate.load_number_lists`; fetched here, blocking, when not
+    given, as Kannel fetches them at start-up); `user_prefixes` turns on the
     documented sendsms-user allowed/denied-prefix filtering that Kannel 1.4.5 does not do.
     """
 
@@ -132,6 +139,9 @@ class Acceptor:
         lists: dict[str, NumberList] | None = None,
         user_prefixes: bool = False,
     ) -> None:
+        if lists is None:
+            # Kannel fetches its number lists once at start-up, blocking; so do we.
+            lists = load_number_lists(config)
         self.validator = Validator(config, lists, user_prefixes=user_prefixes)
         assert config.smsbox is not None  # Validator refuses a config without one
         self.sms_length = config.smsbox.sms_length

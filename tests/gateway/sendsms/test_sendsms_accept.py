@@ -476,3 +476,14 @@ def test_refusals_say_whether_the_access_log_hears_of_them() -> None:
     field = s.get(f"{AUTH}&to=1&mclass=9")
     assert (field.status, field.failure) == (400, "MClass field misformed, rejected")
     assert s.taken() == []
+
+
+def test_the_acceptor_loads_configured_lists_itself(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "black.txt"
+    path.write_text("4671\n")
+    s = setup(smsbox=f'black-list = "{path.as_uri()}"')
+    reply = s.get(f"{AUTH}&to=4670+4671&text=x")
+    assert reply.status == 202
+    assert [m.receiver for m in s.taken()] == ["4670"]
