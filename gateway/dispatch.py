@@ -171,10 +171,12 @@ class Dispatcher:
 
     def _place(self, message: Message, now: float) -> None:
         """Route one message to a link, or hold it, or park it, or fail it (expired)."""
+        # Kannel compares whole seconds (`time(NULL) > validity`), so validity=0 still goes
+        # out within the second it was accepted in.
         if (
             message.validity != UNSET
             and message.created
-            and now > message.created + message.validity * 60
+            and int(now) > int(message.created) + message.validity * 60
         ):
             self.expired += 1
             self.queue.ack(message)

@@ -238,9 +238,10 @@ Candidates = tuple[tuple[SmscKey, ...], tuple[SmscKey, ...]]
 class Router:
     """Routes messages over the configured smsc groups the way Kannel's bearerbox does.
 
-    `smscs` are the configured groups (`SmscConfig`s, or `RouteRules` directly) in
-    configuration order; `is_online(key)` answers from the live connection state whether
-    group number `key` can submit now. `unified_prefix` is the core group's.
+    `smscs` are the configured groups (`SmscConfig`s, or `RouteRules` directly, or None for
+    a group that never sends MT) in configuration order; `is_online(key)` answers from the
+    live connection state whether group number `key` can submit now. `unified_prefix` is the
+    core group's.
 
     `verdict` is for the accept path (it normalises the receiver once, in place, as Kannel
     does when a message enters bearerbox); `choose` is for dispatch and touches nothing.
@@ -253,13 +254,18 @@ class Router:
         *,
         unified_prefix: str = "",
     ) -> None:
-        self.rules: tuple[RouteRules, ...] = tuple(
-            smsc if isinstance(smsc, RouteRules) else RouteRules.from_smsc(smsc)
+        #: None for a group that never takes MT (a receive-only bind): it keeps its key.
+        self.rules: tuple[RouteRules | None, ...] = tuple(
+            None
+            if smsc is None
+            else smsc
+            if isinstance(smsc, RouteRules)
+            else RouteRules.from_smsc(smsc)
             for smsc in smscs
         )
         self.is_online = is_online
         self.unified_prefix = unified_prefix or ""
-        self._by_prefix = any(rules.uses_prefix for rules in self.rules)
+        self._by_prefix = any(rules is not None and rules.uses_prefix for rules in self.rules)
         self._cache: dict[str, Candidates] = {}
         self._turns: dict[tuple[SmscKey, ...], int] = {}
 
@@ -278,6 +284,8 @@ class Router:
         others: list[SmscKey] = []
         receiver = message.receiver
         for key, rules in enumerate(self.rules):
+            if rules is None:
+                continue
             usable = rules.usable(smsc_id, receiver)
             if usable > 0:
                 preferred.append(key)
@@ -319,6 +327,12 @@ class Router:
         """
         preferred, others = self.candidates(message)
         is_online = self.is_online
+        if not preferred and len(others) == 1:
+            # The common case, one group for everything: no tiers, no turns.
+            key = others[0]
+            if is_online(key) and (can_take is None or can_take(key)):
+                return key
+            return None
         tier = [key for key in preferred if is_online(key)]
         if not tier:
             tier = [key for key in others if is_online(key)]

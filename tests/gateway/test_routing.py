@@ -284,6 +284,12 @@ def test_prefix_routing_splits_by_receiver() -> None:
     assert router.verdict(msg("4672000001")) is RouteVerdict.NOT_ROUTABLE
 
 
+def test_a_group_that_never_sends_mt_is_no_route() -> None:
+    router = Router([None, RouteRules()], Online(0, 1))
+    assert router.choose(msg()) == 1
+    assert Router([None], Online(0)).verdict(msg()) is RouteVerdict.NOT_ROUTABLE
+
+
 def test_router_reads_config_objects_by_attribute() -> None:
     class SmscLike:
         """Any object with the Kannel keys as attributes (what gateway.config gives)."""
