@@ -21,7 +21,8 @@ What a client sees is Kannel 1.4.5's smsbox (REFERENCE §2.7, obs. on the runnin
   `timeout` seconds (60, gwlib's HTTP_SERVER_TIMEOUT).
 
 Passerelle's own bound (Kannel has none): a request body over `passerelle.max_request_body`
-octets is answered `413` (`Request body too large, rejected`, Kannel's headers,
+octets (or a request line or header longer than that plus 16 KiB, since a GET carries its
+text in the query string) is answered `413` (`Request body too large, rejected`, Kannel's headers,
 `Connection: Close`) as soon as the Content-Length announces it, or as soon as a chunked body
 passes the cap, without keeping the rest: what still arrives is read and dropped for at
 most 2 seconds or 1 MiB (a lingering close, so the client can read the 413 instead of
@@ -62,6 +63,8 @@ IDLE_TIMEOUT: Final = 60.0
 UNKNOWN_REQUEST: Final = "Unknown request."
 BODY_TOO_LARGE: Final = "Request body too large, rejected"
 METHODS: Final = (b"GET", b"HEAD", b"POST")
+#: Octets allowed for the request line and headers beyond the body cap.
+HEADER_ROOM: Final = 16384
 #: After a 413, how long and how much of the rest of the body is read and dropped before
 #: the connection is closed (see `SendsmsChannel.refuse_body`).
 LINGER_SECONDS: Final = 2.0
@@ -157,6 +160,18 @@ class SendsmsChannel(http.HTTPChannel):
     def max_request_body(self) -> int:
         """The cap on request bodies, from the site."""
         return int(getattr(getattr(self, "site", None), "max_request_body", 65536))
+
+    def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
+        """Let a request line (a GET carries its text in the query string) and the header
+        block be as long as a POST body may be, plus room for ordinary headers."""
+        limit = self.max_request_body + HEADER_ROOM
+        self.MAX_LENGTH = max(self.MAX_LENGTH, limit)
+        self.totalHeadersSize = max(self.totalHeadersSize, limit)
+        super().connectionMade()
+
+    def lineLengthExceeded(self, line: bytes) -> None:  # noqa: N802 - Twisted's name
+        """A request line or header longer than the cap: the same 413 as a body."""
+        self.refuse_body()
 
     def checkPersistence(self, request: Any, version: bytes) -> bool:  # noqa: N802 - Twisted
         """gwlib's rule: HTTP/1.1 unless `close`, HTTP/1.0 only with `keep-alive`."""

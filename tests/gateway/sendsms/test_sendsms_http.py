@@ -620,3 +620,30 @@ def test_after_a_413_more_than_a_mebibyte_ends_the_linger_at_once() -> None:
         channel.dataReceived(b"x" * 65536)
     assert transport.disconnecting
     assert channel._linger is None  # the two-second timer is gone
+
+
+def test_a_long_query_string_is_fine_up_to_the_cap() -> None:
+    # 1,700 Cyrillic characters URL-encoded (Kannel's 10-part maximum case): ~15 KiB
+    gateway = Gateway(make_config(CONCAT_USER))
+    text = "%D0%96" * 1700
+    response = gateway.exchange(get(f"username=multi&password=pw&from=1&to=1&text={text}"))
+    assert response.status == 202
+    assert len(gateway.messages()) == 10
+
+
+def test_a_request_line_over_the_cap_is_413() -> None:
+    gateway = Gateway(capped(1000))
+    connection = gateway.connect()
+    connection.send(b"GET /cgi-bin/sendsms?text=" + b"x" * 20000)
+    response = connection.response()
+    assert response.raw.startswith(b"HTTP/1.1 413 Request Entity Too Large\r\n")
+    assert connection.closed
+
+
+CONCAT_USER = """\
+group = sendsms-user
+username = multi
+password = pw
+max-messages = 10
+concatenation = true
+"""
