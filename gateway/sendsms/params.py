@@ -56,6 +56,7 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
+from urllib.parse import unquote_to_bytes
 
 from gateway.message import UNSET
 
@@ -127,6 +128,11 @@ class SendsmsRequest:
 # --- gwlib primitives -------------------------------------------------------------------
 
 
+#: A value whose every `%` starts a valid escape and that holds no NUL: for these
+#: `unquote_to_bytes` gives exactly what gwlib's loop gives.
+_CLEAN_ESCAPES: Final = re.compile(rb"(?:[^%\x00]|%[0-9A-Fa-f]{2})*")
+
+
 def url_decode(value: bytes) -> tuple[bytes, bool]:
     """gwlib's `octstr_url_decode`: (decoded octets, whether it was clean).
 
@@ -134,6 +140,11 @@ def url_decode(value: bytes) -> tuple[bytes, bool]:
     the two characters after it and marks the result unclean; a `%` with fewer than two
     characters left ends the value there (unclean); a NUL octet ends it too (C string).
     """
+    if b"%" not in value:
+        if b"\0" not in value:  # the usual case
+            return value.replace(b"+", b" "), True
+    elif _CLEAN_ESCAPES.fullmatch(value):
+        return unquote_to_bytes(value.replace(b"+", b" ")), True
     out = bytearray()
     clean = True
     i = 0
@@ -276,31 +287,43 @@ _QUERY_NUMBERS: Final[Mapping[str, tuple[bytes, ...]]] = {
     "priority": (b"priority",),
 }
 
-_KNOWN_QUERY_NAMES: Final = frozenset(
-    name for names in (*_QUERY_OCTETS.values(), *_QUERY_NUMBERS.values()) for name in names
-)
+#: Query name → (attribute, preference among its aliases, read with sscanf).
+_QUERY_FIELDS: Final[Mapping[bytes, tuple[str, int, bool]]] = {
+    name: (attribute, rank, numeric)
+    for table, numeric in ((_QUERY_OCTETS, False), (_QUERY_NUMBERS, True))
+    for attribute, names in table.items()
+    for rank, name in enumerate(names)
+}
 
 
 def parse_query(target: bytes) -> SendsmsRequest:
-    """A GET/HEAD request target → its `SendsmsRequest` (`smsbox_req_sendsms`)."""
-    first: dict[bytes, bytes] = {}
+    """A GET/HEAD request target → its `SendsmsRequest` (`smsbox_req_sendsms`).
+
+    One pass over the variables: the first occurrence of a name counts, and a preferred
+    spelling (`dlr-mask`) beats its alias (`dlrmask`) wherever it stands, even when its
+    value does not parse as a number.
+    """
     request = SendsmsRequest(Source.QUERY)
+    seen: set[bytes] = set()
+    ranks: dict[str, int] = {}
     for name, value in query_variables(target):
-        first.setdefault(name, value)
-        if name not in _KNOWN_QUERY_NAMES and len(request.extra) < 16:
-            request.extra.setdefault(name.decode("latin-1"), value)
-    for attribute, names in _QUERY_OCTETS.items():
-        for name in names:
-            if name in first:
-                setattr(request, attribute, first[name])
-                break
-    for attribute, names in _QUERY_NUMBERS.items():
-        for name in names:
-            if name in first:
-                number = scanf_int(first[name])
-                if number is not None:
-                    setattr(request, attribute, number)
-                break
+        if name in seen:
+            continue
+        seen.add(name)
+        field = _QUERY_FIELDS.get(name)
+        if field is None:
+            if len(request.extra) < 16:
+                request.extra[name.decode("latin-1")] = value
+            continue
+        attribute, rank, numeric = field
+        if ranks.get(attribute, 99) < rank:
+            continue
+        ranks[attribute] = rank
+        if numeric:
+            number = scanf_int(value)
+            setattr(request, attribute, UNSET if number is None else number)
+        else:
+            setattr(request, attribute, value)
     return request
 
 

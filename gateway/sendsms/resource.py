@@ -265,6 +265,17 @@ class KannelRequest(Request):
         kw["parsePOSTFormSubmission"] = False
         super().__init__(channel, *args, **kw)
 
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:  # noqa: N802
+        """Twisted's `requestReceived` without its argument parsing: sendsms reads the query
+        and the body itself (gwlib's way, not `parse_qs`'s), so parsing them here too would
+        only cost time on every request."""
+        self.content.seek(0, 0)
+        self.args = {}
+        self.method, self.uri = command, path
+        self.clientproto = version
+        self.path = path.split(b"?", 1)[0]
+        self.process()
+
     def gotLength(self, length: int | None) -> None:  # noqa: N802 - Twisted's name
         """Keep the body in memory: the channel caps it, so no temporary file is needed."""
         self.content = io.BytesIO()

@@ -409,3 +409,11 @@ def test_xml_entity_expansion_is_refused() -> None:
     )
     request = _post_xml(bomb)
     assert request.text in (None, b"")
+
+
+def test_get_the_preferred_spelling_wins_even_when_it_does_not_parse() -> None:
+    # Kannel reads dlr-mask first; only when it is absent does it look at dlrmask
+    assert parse_query(b"/s?dlrmask=3&dlr-mask=abc").dlr_mask == UNSET
+    assert parse_query(b"/s?dlr-mask=abc&dlrmask=3").dlr_mask == UNSET
+    assert parse_query(b"/s?dlrmask=3").dlr_mask == 3
+    assert parse_query(b"/s?user=a&username=b").username == b"b"
