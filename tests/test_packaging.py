@@ -34,19 +34,12 @@ def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
         assert command in out
 
 
-@pytest.mark.parametrize("command", ["run"])
-def test_unbuilt_commands_say_so(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """Commands whose code does not exist yet fail loudly instead of doing nothing."""
-    assert cli.main([command]) == 2
-    assert "not built yet (issue: sendsms)" in capsys.readouterr().err
-
-
-def test_make_service_refuses_until_the_gateway_exists() -> None:
-    """`twistd passerelle` stops with a clear message rather than run an empty service."""
+def test_make_service_refuses_a_config_it_cannot_read() -> None:
+    """`twistd passerelle` stops with the configuration's own message, before listening."""
     options = tap.Options()
-    options.parseOptions(["--config", "/etc/kannel/kannel.conf"])
-    assert options["config"] == "/etc/kannel/kannel.conf"
-    with pytest.raises(usage.UsageError, match="smsc-sim"):
+    options.parseOptions(["--config", "/nonexistent/kannel.conf"])
+    assert options["config"] == "/nonexistent/kannel.conf"
+    with pytest.raises(usage.UsageError, match="/nonexistent/kannel.conf"):
         tap.makeService(options)
 
 

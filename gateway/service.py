@@ -1,0 +1,255 @@
+"""The whole gateway as one Twisted service: what `twistd passerelle` and `passerelle run` start.
+
+`GatewayService(config, reactor)` composes, in start order:
+
+1. the built-in SMSC simulator, when `group = passerelle` has `simulator-port` (the embedded
+   default configuration uses it, so `passerelle run` works with nothing else installed);
+2. the queue (`MemoryQueue` until the spool lands), the `Router`, one `SmscLink` per smsc
+   group (per instance), and the `Dispatcher` between them;
+3. the sendsms HTTP listener on `smsbox.sendsms_interface:sendsms_port`;
+4. the core admin port: admin commands arrive with their own issue, so for now it answers
+   every request with 404 and says so, rather than imitating Kannel's status page.
+
+Stopping runs the other way: the HTTP listeners close, the dispatcher stops taking, the
+links unbind (waiting for unbind_resp, bounded by the session's unbind timeout), and the
+simulator goes last so that our unbinds still find it.
+
+Nothing listens or connects before `startService`, so a configuration error is reported
+before any port is taken, and tests can build the service and look at it without side
+effects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import MultiService, Service
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
+from twisted.internet.interfaces import IListeningPort
+from twisted.logger import Logger
+from twisted.web.resource import Resource
+from twisted.web.server import Request, Site
+
+from gateway.config import GatewayConfig
+from gateway.dispatch import Dispatcher
+from gateway.queue import MemoryQueue
+from gateway.routing import Router
+from gateway.smsc import DeliveryEvents, SmscLink
+from gateway.submit import SubmitProfile, TlvDef
+
+log = Logger(namespace="passerelle.service")
+
+
+def queue_limit(config: GatewayConfig) -> int:
+    """The queue's cap: ours (`queue-max-messages`), and Kannel's `sms-outgoing-queue-limit`
+    when that is smaller (a positive limit; -1 means none)."""
+    limit = config.passerelle.queue_max_messages
+    kannel = config.core.sms_outgoing_queue_limit
+    if kannel is not None and kannel > 0:
+        limit = min(limit, kannel)
+    return max(1, limit)
+
+
+class AdminStub(Resource):
+    """The admin port until the admin issue: every path is an unknown command, honestly."""
+
+    isLeaf = True
+
+    def render(self, request: Request) -> bytes:
+        request.setResponseCode(404)
+        request.setHeader(b"Content-Type", b"text/plain")
+        path = request.path.decode("latin-1", "replace")
+        return (
+            f"Unknown command `{path}'. Passerelle does not implement the admin commands "
+            "yet (status, store-status, suspend, ... arrive with the admin issue)."
+        ).encode()
+
+
+class _QuietSite(Site):
+    """A Site that writes no per-request log line (admin URLs carry the password)."""
+
+    noisy = False
+
+    def log(self, request: Request) -> None:
+        return None
+
+
+class ListeningService(Service):
+    """Listens on a TCP port while running; `port` is the IListeningPort (None when not)."""
+
+    def __init__(self, reactor: Any, port: int, factory: Any, interface: str = "") -> None:
+        self.reactor = reactor
+        self.port_number = port
+        self.factory = factory
+        self.interface = interface
+        self.port: IListeningPort | None = None
+
+    def startService(self) -> None:
+        self.port = self.reactor.listenTCP(self.port_number, self.factory,
+                                           interface=self.interface)
+        super().startService()
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        port, self.port = self.port, None
+        if port is None:
+            return succeed(None)
+        return maybeDeferred(port.stopListening)
+
+
+class SimulatorService(Service):
+    """The built-in SMSC simulator (`group = passerelle`, `simulator-port`)."""
+
+    def __init__(self, reactor: Any, port: int) -> None:
+        self.reactor = reactor
+        self.port_number = port
+        self.port: IListeningPort | None = None
+
+    def startService(self) -> None:
+        from protocols.smpp.simulator import SimulatorConfig, listen
+
+        self.port = listen(self.reactor, SimulatorConfig(host="127.0.0.1", port=self.port_number))
+        super().startService()
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        port, self.port = self.port, None
+        if port is None:
+            return succeed(None)
+        port.factory.drop_connections()  # type: ignore[attr-defined]
+        return maybeDeferred(port.stopListening)
+
+
+class DispatchService(Service):
+    """The links and the dispatcher: started after the simulator, stopped before it."""
+
+    def __init__(self, dispatcher: Dispatcher, links: list[SmscLink]) -> None:
+        self.dispatcher = dispatcher
+        self.links = links
+        #: Links started at startService (`dead-start` ones wait for an admin start-smsc).
+        self.autostart: list[SmscLink] = []
+
+    def startService(self) -> None:
+        super().startService()
+        self.dispatcher.start()
+        for link in self.autostart:
+            link.start()
+
+    def stopService(self) -> Deferred[Any]:
+        super().stopService()
+        self.dispatcher.stop()
+        return DeferredList([link.stop() for link in self.links], consumeErrors=True)
+
+
+class GatewayService(MultiService):
+    """The gateway built from a validated `GatewayConfig` (see the module docstring)."""
+
+    def __init__(self, config: GatewayConfig, reactor: Any = None) -> None:
+        super().__init__()
+        if reactor is None:
+            from twisted.internet import reactor as default_reactor
+
+            reactor = default_reactor
+        self.config = config
+        self.reactor = reactor
+        self.events = DeliveryEvents()
+        self.queue = MemoryQueue(queue_limit(config), reactor)
+
+        # One router entry per connection: `instances = N` makes N identical ones.
+        entries = [smsc for smsc in config.smscs for _ in range(max(1, smsc.instances))]
+        self.links: list[SmscLink] = []
+        autostart: list[SmscLink] = []
+        core = config.core
+        tlv_defs = [
+            TlvDef(tlv.name, tlv.tag, tlv.type, tlv.length, tlv.smsc_id)
+            for tlv in getattr(config, "smpp_tlvs", ())
+        ]
+        for key, smsc in enumerate(entries):
+            link = SmscLink(
+                key,
+                smsc.bind_config(),
+                SubmitProfile.from_smsc(smsc, tlv_defs),
+                self.queue,
+                reactor,
+                events=self.events,
+                resend_freq=float(core.sms_resend_freq),
+                resend_retry=core.sms_resend_retry,
+            )
+            self.links.append(link)
+            if not smsc.dead_start:
+                autostart.append(link)
+        # A receive-only group (port = 0, receive-port) binds a receiver for MO and receipts
+        # but can never take MT: it is no route, only a connection.
+        routes = [None if smsc.receive_only else smsc for smsc in entries]
+        self.router = Router(routes, self._is_online, unified_prefix=core.unified_prefix or "")
+        self.dispatcher = Dispatcher(self.queue, self.router, self.links, reactor,
+                                     events=self.events)
+
+        if config.passerelle.simulator_port:
+            self.simulator: SimulatorService | None = SimulatorService(
+                reactor, config.passerelle.simulator_port
+            )
+            self.simulator.setServiceParent(self)
+        else:
+            self.simulator = None
+
+        self.dispatch = DispatchService(self.dispatcher, self.links)
+        self.dispatch.autostart = autostart
+        self.dispatch.setServiceParent(self)
+
+        self.sendsms: ListeningService | None = None
+        smsbox = config.smsbox
+        self.access_log: Any = None
+        if smsbox is not None and smsbox.sendsms_port:
+            self.sendsms = ListeningService(
+                reactor, smsbox.sendsms_port, self._sendsms_site(config),
+                smsbox.sendsms_interface or "",
+            )
+            self.sendsms.setServiceParent(self)
+
+        self.admin: ListeningService | None = None
+        if core.admin_port:
+            admin_site = _QuietSite(AdminStub())
+            admin_site.displayTracebacks = False
+            self.admin = ListeningService(
+                reactor, core.admin_port, admin_site, core.admin_interface or ""
+            )
+            self.admin.setServiceParent(self)
+
+    def _is_online(self, key: int) -> bool:
+        return self.links[key].online
+
+    def _sendsms_site(self, config: GatewayConfig) -> Any:
+        """The sendsms accept path (`gateway.sendsms`) over this service's router and queue,
+        with smsbox's access log."""
+        from gateway.sendsms.accept import Acceptor
+        from gateway.sendsms.accesslog import access_log_for
+        from gateway.sendsms.resource import sendsms_site
+
+        smsbox = config.smsbox
+        assert smsbox is not None
+        self.acceptor = Acceptor(config, self.router, self.queue, self.reactor)
+        self.access_log = access_log_for(
+            smsbox.access_log, gmt=smsbox.access_log_time.lower() == "gmt"
+        )
+        return sendsms_site(config, self.acceptor, self.access_log, reactor=self.reactor)
+
+    def stopService(self) -> Deferred[Any]:
+        """Stop in reverse order, each child once the one started after it has stopped:
+        listeners first, then the links (unbinding), the simulator last."""
+        if not self.running:
+            return succeed(None)
+        Service.stopService(self)
+        children = list(self)
+        children.reverse()
+        result: Deferred[Any] = succeed(None)
+        for child in children:
+            result.addCallback(lambda _, child=child: child.stopService())
+        result.addErrback(lambda failure: log.failure("stopping failed", failure))
+        if self.access_log is not None:
+            result.addBoth(self._close_access_log)
+        return result
+
+    def _close_access_log(self, result: Any) -> Any:
+        self.access_log.close()
+        return result
