@@ -1,16 +1,14 @@
 """The ``passerelle`` command: one entry point with a subcommand per job.
 
-``smsc-sim`` runs the SMPP SMSC simulator from ``protocols.smpp.simulator``;
-``check-config`` validates a kannel.conf and prints the effective configuration; ``run`` is
-reserved for the gateway, which arrives with the sendsms issue.
+``run`` runs the gateway in the foreground (``gateway.run``); ``smsc-sim`` runs the SMPP SMSC
+simulator from ``protocols.smpp.simulator``; ``check-config`` validates a kannel.conf and
+prints the effective configuration.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-
-NOT_BUILT = "not built yet (issue: sendsms)"
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -24,8 +22,19 @@ def _build_parser() -> argparse.ArgumentParser:
         help="run the SMPP SMSC simulator (its own options follow, see smsc-sim --help)",
         add_help=False,
     )
-    run = sub.add_parser("run", help=f"run the gateway from a kannel.conf ({NOT_BUILT})")
-    run.add_argument("config", nargs="?", help="path to kannel.conf")
+    run = sub.add_parser(
+        "run",
+        help="run the gateway in the foreground (Ctrl-C stops it)",
+        description="Run the gateway from a kannel.conf until Ctrl-C. Without a file it "
+        "uses the embedded default: the built-in SMSC simulator and sendsms on "
+        "127.0.0.1:13013. Exit status: 0 after a clean stop, 1 for an invalid configuration "
+        "or a port that cannot be opened.",
+    )
+    run.add_argument(
+        "--config", "-c", dest="config_option", metavar="FILE",
+        help="path to kannel.conf (default: the embedded default.conf)",
+    )
+    run.add_argument("config", nargs="?", help="path to kannel.conf (same as --config)")
     check = sub.add_parser(
         "check-config",
         help="validate a kannel.conf and print the effective configuration",
@@ -53,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     if args.command == "check-config":
         return check_config(args.config)
-    print(f"passerelle {args.command}: {NOT_BUILT}", file=sys.stderr)
-    return 2
+    from gateway.run import run
+
+    return run(args.config_option or args.config)
 
 
 def check_config(path: str | None) -> int:
