@@ -290,7 +290,9 @@ def submit_sm_for(
     )
 
     # destination_addr
-    receiver = normalize_number(profile.unified_prefix, message.receiver)
+    receiver = message.receiver
+    if profile.unified_prefix:
+        receiver = normalize_number(profile.unified_prefix, receiver)
     if profile.dest_addr_ton is not None and profile.dest_addr_npi is not None:
         dest_ton, dest_npi = profile.dest_addr_ton, profile.dest_addr_npi
     else:
@@ -333,7 +335,7 @@ def submit_sm_for(
         "protocol_id": message.pid if message.pid > 0 else 0,
         "priority_flag": priority,
         "registered_delivery": (
-            registered_delivery(message.dlr_mask) if message.is_first_part else 0
+            registered_delivery(message.dlr_mask) if message.dlr_mask and message.part == 1 else 0
         ),
         "data_coding": data_coding,
     }
