@@ -111,7 +111,8 @@ def _as_regex(value: Any) -> re.Pattern[str] | None:
 class RouteRules:
     """The routing keys of one `group = smsc`, parsed once.
 
-    Ids are kept lower-cased (compared case-insensitively). `from_smsc` reads them from a
+    Ids compare case-sensitively, as Kannel 1.4.5 does (observed: `smsc=SIM` is not routable
+    to `allowed-smsc-id = sim`). `from_smsc` reads them from a
     `gateway.config` `SmscConfig`; tests and tools may build one directly.
     """
 
@@ -137,11 +138,11 @@ class RouteRules:
         for name in _KEYS:
             value = keys.pop(name, None)
             if name == "smsc_id":
-                out[name] = (value or "").lower()
+                out[name] = value or ""
             elif name.endswith("_regex"):
                 out[name] = _as_regex(value)
             elif name.endswith("smsc_id"):
-                out[name] = tuple(item.lower() for item in _as_list(value))
+                out[name] = tuple(_as_list(value))
             else:
                 out[name] = _as_list(value)
         if keys:
@@ -168,7 +169,7 @@ class RouteRules:
     def usable(self, smsc_id: str, receiver: str) -> int:
         """Kannel's `smscconn_usable`: -1 not for this group, 1 preferred, 0 acceptable.
 
-        `smsc_id` is the message's requested id, lower-cased, "" for none; `receiver` the
+        `smsc_id` is the message's requested id, "" for none; `receiver` the
         core-normalised receiver.
         """
         if self.allowed_smsc_id:
@@ -275,7 +276,7 @@ class Router:
 
     def candidates(self, message: Message) -> Candidates:
         """The groups usable for `message`, preferred ones apart, online or not."""
-        smsc_id = message.smsc_id.lower() if message.smsc_id else ""
+        smsc_id = message.smsc_id or ""
         if not self._by_prefix:
             cached = self._cache.get(smsc_id)
             if cached is not None:
