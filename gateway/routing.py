@@ -20,7 +20,8 @@ The rules kept exactly, because clients' routing depends on them:
   "have allowed and denied" branch), the same for the regex pair;
 * prefixes are `;`-separated and plain "starts with" (`does_prefix_match`); regexes are POSIX
   extended searched anywhere (`regexec` without anchors), here Python's `re.search`;
-* smsc ids compare case-insensitively (the reference says so of smsc-id);
+* smsc ids compare case-sensitively (Kannel 1.4.5 observed: `smsc=SIM` is not routable to
+  `allowed-smsc-id = sim`, whatever the reference says of smsc-id);
 * the core `unified-prefix` rewrites the receiver before routing (`normalize_number`); a
   group's own `unified-prefix` applies only to what that group sends (see
   `gateway.submit`), so a failover to another group starts again from the core's number.
