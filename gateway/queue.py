@@ -5,9 +5,10 @@ implements: `put` fires only once the batch is safe (for the spool: fsync'd by a
 commit), which is when sendsms may answer 202; a message leaves only through `ack`, after a
 carrier took it or it failed for good, so nothing accepted is lost between the two.
 
-`MemoryQueue` keeps that contract except durability, until the spool lands: bounded in
-messages, one FIFO per priority (Kannel's `priority` 0-3, 3 first), and retries parked on
-the clock.
+`MemoryQueue` keeps that contract except durability (a restart loses what it holds; use
+`gateway.spool_queue.SpoolQueue`, `spool-dir`, for that): bounded in messages, one FIFO per
+lane (Kannel's `priority` 0-3) served by weighted rounds (`gateway.lanes`), and retries
+parked on the clock.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Protocol
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
+from gateway.lanes import DEFAULT_WEIGHTS, LaneScheduler, lane_of
 from gateway.message import Message
 
 PRIORITIES = (3, 2, 1, 0)
@@ -37,8 +39,10 @@ class MessageQueue(Protocol):
         ...
 
     def take(self, limit: int) -> list[Message]:
-        """Up to `limit` messages to send now, highest priority first, oldest first within
-        a priority. They stay owned by the queue (in flight) until `ack` or `release`."""
+        """Up to `limit` messages to send now, shared between the lanes by weighted rounds
+        (`gateway.lanes`: highest non-empty lane first, up to its weight per round), oldest
+        first within a lane. They stay owned by the queue (in flight) until `ack` or
+        `release`."""
         ...
 
     def ack(self, message: Message) -> None:
@@ -64,17 +68,33 @@ class MessageQueue(Protocol):
         """Messages taken and neither acked nor released."""
         ...
 
+    def depth(self, lane: int) -> int:
+        """Messages of `lane` ready to be taken now (parked retries not included)."""
+        ...
+
+    def oldest_age(self, lane: int, now: float | None = None) -> float:
+        """Seconds the oldest ready message of `lane` has waited (0 when empty): the metric
+        that shows a lane starving."""
+        ...
+
 
 class MemoryQueue:
     """A bounded, non-durable `MessageQueue`: what a restart would lose is only what the
-    spool will later keep."""
+    spool keeps."""
 
-    def __init__(self, max_messages: int, clock: IReactorTime) -> None:
+    def __init__(
+        self,
+        max_messages: int,
+        clock: IReactorTime,
+        weights: Sequence[int] = DEFAULT_WEIGHTS,
+    ) -> None:
         if max_messages < 1:
             raise ValueError("max_messages must be at least 1")
         self.max_messages = max_messages
         self._clock = clock
-        self._lanes: dict[int, deque[Message]] = {p: deque() for p in PRIORITIES}
+        self.scheduler = LaneScheduler(weights)
+        #: Ready messages per lane, indexed by lane number, oldest first.
+        self._lanes: list[deque[Message]] = [deque() for _ in range(4)]
         self._ready = 0
         self._parked: dict[str, tuple[Message, IDelayedCall]] = {}
         self._taken: dict[str, Message] = {}
@@ -89,8 +109,20 @@ class MemoryQueue:
         return len(self._taken)
 
     def lane_depths(self) -> dict[int, int]:
-        """Ready messages per priority, for the status page."""
-        return {p: len(lane) for p, lane in self._lanes.items()}
+        """Ready messages per lane, for the status page."""
+        return {p: len(self._lanes[p]) for p in PRIORITIES}
+
+    def depth(self, lane: int) -> int:
+        return len(self._lanes[lane])
+
+    def oldest_age(self, lane: int, now: float | None = None) -> float:
+        queue = self._lanes[lane]
+        if not queue:
+            return 0.0
+        if now is None:
+            now = self._clock.seconds()
+        # Retries go back in front, so the head is the oldest by accept time.
+        return max(0.0, now - queue[0].created)
 
     def put(self, messages: Sequence[Message]) -> Deferred[None]:
         total = self.queued + self.in_flight
@@ -99,8 +131,9 @@ class MemoryQueue:
                 f"queue holds {total} of {self.max_messages} messages; "
                 f"{len(messages)} more do not fit"
             )
+        lanes = self._lanes
         for message in messages:
-            self._lane(message).append(message)
+            lanes[lane_of(message.priority)].append(message)
         self._ready += len(messages)
         self._wake()
         return succeed(None)
@@ -109,14 +142,15 @@ class MemoryQueue:
         out: list[Message] = []
         if limit <= 0 or not self._ready:
             return out
-        for priority in PRIORITIES:
-            lane = self._lanes[priority]
-            while lane and len(out) < limit:
+        lanes = self._lanes
+        counts = self.scheduler.split(limit, [len(lane) for lane in lanes])
+        taken = self._taken
+        for lane_number in PRIORITIES:
+            lane = lanes[lane_number]
+            for _ in range(counts[lane_number]):
                 message = lane.popleft()
-                self._taken[message.id] = message
+                taken[message.id] = message
                 out.append(message)
-            if len(out) >= limit:
-                break
         self._ready -= len(out)
         return out
 
@@ -140,16 +174,13 @@ class MemoryQueue:
             self._waiters.append(d)
         return d
 
-    def _lane(self, message: Message) -> deque[Message]:
-        return self._lanes.get(message.priority, self._lanes[0])
-
     def _unpark_parked(self, message_id: str) -> None:
         parked = self._parked.pop(message_id, None)
         if parked is not None:
             self._unpark(parked[0])
 
     def _unpark(self, message: Message) -> None:
-        self._lane(message).appendleft(message)
+        self._lanes[lane_of(message.priority)].appendleft(message)
         self._ready += 1
         self._wake()
 

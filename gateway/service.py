@@ -153,7 +153,9 @@ class GatewayService(MultiService):
         self.config = config
         self.reactor = reactor
         self.events = DeliveryEvents()
-        self.queue = MemoryQueue(queue_limit(config), reactor)
+        self.queue = MemoryQueue(
+            queue_limit(config), reactor, weights=config.passerelle.lane_weights
+        )
 
         # One router entry per connection: `instances = N` makes N identical ones.
         entries = [smsc for smsc in config.smscs for _ in range(max(1, smsc.instances))]
