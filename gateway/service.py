@@ -176,6 +176,7 @@ class GatewayService(MultiService):
                 events=self.events,
                 resend_freq=float(core.sms_resend_freq),
                 resend_retry=core.sms_resend_retry,
+                throughput=smsc.throughput,
             )
             self.links.append(link)
             if not smsc.dead_start:

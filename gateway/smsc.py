@@ -7,11 +7,14 @@ bearerbox settles them (`bb_smscconn_send_failed` / `smpp_status_to_smscconn_fai
 
 * submit_sm_resp ESME_ROK → `queue.ack`, and `DeliveryEvents.submitted` with the SMSC's
   message id (the DLR store and the d=8 callback hang there);
-* ESME_RMSGQFUL, ESME_RTHROTTLED, ESME_RX_T_APPN, ESME_RSYSERR → temporary: released to the
-  queue after `sms-resend-freq`, counted against `sms-resend-retry` (exhausted → failed,
-  Kannel's "Retries Exceeded"); ESME_RTHROTTLED also pauses this link for one second, as
-  Kannel does, and its message comes back after that second rather than a whole
-  resend period (no client can tell, and the carrier asked for a pause, not a minute);
+* ESME_RMSGQFUL and ESME_RTHROTTLED → the carrier asks us to slow down: the link's
+  `TokenBucket` (`gateway.throttle`, fed by the group's `throughput`, counted in segments)
+  halves its rate (AIMD) and the same `Message` (same id, so its DLR mapping is unchanged)
+  goes back to the *front* of this link's pending list, paced by the bucket rather than a
+  fixed pause; it counts against `sms-resend-retry` as Kannel counts it;
+* ESME_RX_T_APPN, ESME_RSYSERR → temporary: released to the queue after `sms-resend-freq`
+  (a part of a multipart message waits on this link instead, see below), counted against
+  `sms-resend-retry` (exhausted → failed, Kannel's "Retries Exceeded");
 * any other status → failed for good: `queue.ack` and `DeliveryEvents.failed` with Kannel's
   reply text `NACK/0x%08lx/<text>` (the d=16 callback arrives with the DLR issue);
 * no answer (timeout, connection lost) → released at once: the link is not alive, so,
@@ -19,6 +22,11 @@ bearerbox settles them (`bb_smscconn_send_failed` / `smpp_status_to_smscconn_fai
   this link once it is back or to another one that shares its smsc-id;
 * a message Kannel would not even send (addresses over 20 octets, …) → failed with
   `MALFORMED SMS`.
+
+Parts of one multipart message (same `parent_id`) go out in order on a link: while one part
+is in flight or waiting for a retry, the later parts that reach this link wait behind it
+(they count against the link's room like its pending list), so a throttled part 1 never lets
+part 2 overtake it. Across links sharing an smsc-id, order is not kept (nor does Kannel).
 
 The link tells the dispatcher when it binds, goes down, and has window slots free; that is
 how the router learns connection state (`online`). deliver_sm (MO and receipts) is answered
@@ -37,6 +45,7 @@ from twisted.logger import Logger
 from gateway.message import Message
 from gateway.queue import MessageQueue
 from gateway.submit import MalformedMessage, SubmitProfile, submit_sm_for
+from gateway.throttle import TokenBucket
 from protocols.smpp import constants as c
 from protocols.smpp.esme import EsmeConnector
 from protocols.smpp.pdu import Pdu, SmppError
@@ -48,8 +57,8 @@ log = Logger(namespace="passerelle.smsc")
 TEMPORARY_STATUSES: Final = frozenset(
     {c.ESME_RMSGQFUL, c.ESME_RTHROTTLED, c.ESME_RX_T_APPN, c.ESME_RSYSERR}
 )
-#: How long Kannel stops submitting on a connection after ESME_RTHROTTLED.
-THROTTLE_PAUSE: Final = 1.0
+#: The temporary statuses that mean "slow down": they feed the AIMD instead of a pause.
+SLOW_DOWN_STATUSES: Final = frozenset({c.ESME_RMSGQFUL, c.ESME_RTHROTTLED})
 
 #: `DeliveryEvents.failed` reasons (Kannel's SMSCCONN_FAILED_*).
 FAILED_REJECTED: Final = "rejected"
@@ -109,13 +118,15 @@ class _NoOwner:
 class LinkCounters:
     """Per-link counts for the status page (Kannel's `sent`, `failed`, `queued`)."""
 
-    __slots__ = ("sent", "failed", "temporary", "requeued")
+    __slots__ = ("sent", "failed", "temporary", "requeued", "throttled")
 
     def __init__(self) -> None:
         self.sent = 0
         self.failed = 0
         self.temporary = 0
         self.requeued = 0
+        #: Submits answered ESME_RTHROTTLED or ESME_RMSGQFUL.
+        self.throttled = 0
 
 
 class SmscLink(EsmeListener):
@@ -123,7 +134,8 @@ class SmscLink(EsmeListener):
 
     `key` is the group's index in the configuration (the router's key). `clock` is the
     reactor (connectTCP + callLater + seconds). `resend_freq` / `resend_retry` are the core
-    group's `sms-resend-freq` / `sms-resend-retry`.
+    group's `sms-resend-freq` / `sms-resend-retry`; `throughput` the group's (msg/s, None
+    for no limit).
     """
 
     def __init__(
@@ -137,6 +149,7 @@ class SmscLink(EsmeListener):
         events: DeliveryEvents | None = None,
         resend_freq: float = 60.0,
         resend_retry: int = -1,
+        throughput: float | None = None,
         wall_clock: Callable[[], float] | None = None,
         connector_factory: Callable[..., EsmeConnector] = EsmeConnector,
     ) -> None:
@@ -153,8 +166,14 @@ class SmscLink(EsmeListener):
         #: Messages routed here while the window was full; sent first when it opens.
         self.pending: deque[Message] = deque()
         self._wall = wall_clock if wall_clock is not None else clock.seconds
-        self._paused_until = 0.0
+        #: Segments this link may send now (throughput + AIMD).
+        self.bucket = TokenBucket(throughput, clock.seconds)
         self._resume_call: Any = None
+        #: Multipart groups with a part in flight or retrying here → their later parts.
+        self._groups: dict[str, deque[Message]] = {}
+        #: Parts waiting in `_groups` (they use room like `pending`).
+        self._blocked = 0
+        self._retry_calls: dict[str, Any] = {}
         self.connector = connector_factory(bind_config, self, reactor=clock)
 
     # -- what the dispatcher and the router ask --------------------------------------------
@@ -178,9 +197,12 @@ class SmscLink(EsmeListener):
     def room(self) -> int:
         """How many more messages this link can take now without waiting."""
         session = self.connector.transmitter
-        if session is None or self._paused_until > self.clock.seconds():
+        if session is None:
             return 0
-        return max(0, session.window_free - len(self.pending))
+        tokens = self.bucket.available
+        if tokens <= 0:
+            self._wait_for_tokens()
+        return max(0, min(session.window_free, tokens) - len(self.pending) - self._blocked)
 
     @property
     def session(self) -> EsmeSession | None:
@@ -205,27 +227,38 @@ class SmscLink(EsmeListener):
         self._resume_call = None
         return d
 
+    @property
+    def waiting(self) -> int:
+        """Messages this link holds that are not on the wire (pending + blocked parts)."""
+        return len(self.pending) + self._blocked
+
     def take(self, message: Message) -> bool:
-        """Send `message` now, or keep it until the window opens; False if the link is
-        not online or already keeps a whole window's worth (the caller keeps it then)."""
+        """Send `message` now, or keep it until the window, the bucket or its multipart
+        group lets it go; False if the link is not online or already keeps a whole window's
+        worth (the caller keeps it then)."""
         session = self.connector.transmitter
         if session is None:
             return False
-        if (
-            not self.pending
-            and session.window_free > 0
-            and self._paused_until <= self.clock.seconds()
-        ):
+        if message.parts > 1 and message.parent_id in self._groups:
+            if self.waiting >= self.window_size:
+                return False
+            self._groups[message.parent_id].append(message)
+            self._blocked += 1
+            return True
+        if not self.pending and session.window_free > 0 and self.bucket.take():
             self._submit(session, message)
             return True
-        if len(self.pending) >= self.window_size:
+        if self.waiting >= self.window_size:
             return False
         self.pending.append(message)
+        self._wait_for_tokens()
         return True
 
     # -- sending -----------------------------------------------------------------------
 
     def _submit(self, session: EsmeSession, message: Message) -> None:
+        if message.parts > 1 and message.parent_id not in self._groups:
+            self._groups[message.parent_id] = deque()
         try:
             pdu = submit_sm_for(message, self.profile, now=self._wall())
         except MalformedMessage as err:
@@ -238,48 +271,121 @@ class SmscLink(EsmeListener):
             self._fail(message, FAILED_MALFORMED, "MALFORMED SMS")
         except SessionError:
             # Lost the bind or the window between the check and now: try again later.
-            self.queue.release(message)
+            self._requeue_group(message)
 
     def _drain(self) -> None:
-        """Send what waited for the window, oldest first."""
+        """Send what waited for the window or the bucket, oldest first; a part whose group
+        has a part on the wire steps aside into that group."""
         pending = self.pending
         session = self.connector.transmitter
-        if session is None or self._paused_until > self.clock.seconds():
+        if session is None:
             return
+        groups = self._groups
+        bucket = self.bucket
         while pending and session.window_free > 0 and session.can_submit:
-            self._submit(session, pending.popleft())
+            message = pending[0]
+            if message.parts > 1 and message.parent_id in groups:
+                pending.popleft()
+                groups[message.parent_id].append(message)
+                self._blocked += 1
+                continue
+            if not bucket.take():
+                self._wait_for_tokens()
+                return
+            pending.popleft()
+            self._submit(session, message)
+
+    def _wait_for_tokens(self) -> None:
+        """Look again when the bucket has refilled (one timer, only while needed)."""
+        if self._resume_call is not None and self._resume_call.active():
+            return
+        delay = self.bucket.delay()
+        if delay <= 0:
+            return
+        self._resume_call = self.clock.callLater(delay, self._resume)
+
+    def _resume(self) -> None:
+        self._resume_call = None
+        if self.connector.transmitter is None:
+            return
+        self._drain()
+        self.owner.link_window_open(self)
+
+    def _group_done(self, message: Message) -> None:
+        """`message` left the wire for good (sent, failed): its group's next part may go."""
+        if message.parts <= 1:
+            return
+        waiting = self._groups.pop(message.parent_id, None)
+        if waiting:
+            self._blocked -= len(waiting)
+            self.pending.extendleft(reversed(waiting))
+
+    def _retry_here(self, message: Message, delay: float) -> None:
+        """Send `message` again from this link, ahead of its group's later parts: at once
+        (paced by the bucket) or after `delay`."""
+        waiting = self._groups.pop(message.parent_id, None) if message.parts > 1 else None
+        if waiting is not None:
+            self._blocked -= len(waiting)
+            waiting.appendleft(message)
+        else:
+            waiting = deque((message,))
+        if delay <= 0:
+            self.pending.extendleft(reversed(waiting))
+            self._wait_for_tokens()
+            return
+        # The group stays registered (later parts keep waiting) until the retry is due.
+        self._groups[message.parent_id] = waiting
+        self._blocked += len(waiting)
+        self._retry_calls[message.parent_id] = self.clock.callLater(
+            delay, self._retry_due, message.parent_id
+        )
+
+    def _retry_due(self, parent_id: str) -> None:
+        self._retry_calls.pop(parent_id, None)
+        waiting = self._groups.pop(parent_id, None)
+        if waiting:
+            self._blocked -= len(waiting)
+            self.pending.extendleft(reversed(waiting))
+        self._drain()
+        self.owner.link_window_open(self)
+
+    def _requeue_group(self, message: Message) -> None:
+        """Give `message` and its group's later parts waiting here back to the queue, in
+        order (the queue puts each release in front, so the last part goes first)."""
+        waiting = self._groups.pop(message.parent_id, None) if message.parts > 1 else None
+        if waiting:
+            self._blocked -= len(waiting)
+            for part in reversed(waiting):
+                self.queue.release(part)
+            self.counters.requeued += len(waiting)
+        self.queue.release(message)
 
     def _release_pending(self) -> None:
-        pending, self.pending = self.pending, deque()
+        for call in self._retry_calls.values():
+            if call.active():
+                call.cancel()
+        self._retry_calls = {}
+        held: list[Message] = []
+        for waiting in self._groups.values():
+            held.extend(waiting)
+        self._groups = {}
+        self._blocked = 0
+        held.extend(self.pending)
+        self.pending = deque()
         # Released newest first, so each goes in front of the one after it and the queue
         # gets them back in their original order.
-        for message in reversed(pending):
+        for message in reversed(held):
             self.queue.release(message)
-        self.counters.requeued += len(pending)
+        self.counters.requeued += len(held)
 
     def _fail(self, message: Message, reason: str, text: str) -> None:
         self.counters.failed += 1
         self.queue.ack(message)
+        self._group_done(message)
         try:
             self.events.failed(message, self, reason, text)
         except Exception:
             log.failure("DeliveryEvents.failed raised")
-
-    def _pause(self, seconds: float) -> None:
-        now = self.clock.seconds()
-        self._paused_until = max(self._paused_until, now + seconds)
-        if self._resume_call is None or not self._resume_call.active():
-            self._resume_call = self.clock.callLater(seconds, self._resume)
-
-    def _resume(self) -> None:
-        self._resume_call = None
-        if self._paused_until > self.clock.seconds():
-            self._resume_call = self.clock.callLater(
-                self._paused_until - self.clock.seconds(), self._resume
-            )
-            return
-        self._drain()
-        self.owner.link_window_open(self)
 
     # -- EsmeListener ------------------------------------------------------------------
 
@@ -302,6 +408,9 @@ class SmscLink(EsmeListener):
         if status == c.ESME_ROK:
             self.counters.sent += 1
             self.queue.ack(message)
+            self.bucket.succeeded()
+            if message.parts > 1:
+                self._group_done(message)
             raw_id = resp.params.get("message_id", b"")
             message_id = raw_id.decode("latin-1") if isinstance(raw_id, bytes) else str(raw_id)
             try:
@@ -316,19 +425,23 @@ class SmscLink(EsmeListener):
 
     def _temporary(self, message: Message, status: int) -> None:
         self.counters.temporary += 1
+        if status in SLOW_DOWN_STATUSES:
+            self.counters.throttled += 1
+            self.bucket.throttled()
         if 0 <= self.resend_retry <= message.attempts:
             self._fail(message, FAILED_DISCARDED, "Retries Exceeded")
             return
         message.attempts += 1
-        if status == c.ESME_RTHROTTLED:
-            self._pause(THROTTLE_PAUSE)
-            self.queue.release(message, THROTTLE_PAUSE)
+        if status in SLOW_DOWN_STATUSES:
+            self._retry_here(message, 0.0)
+        elif message.parts > 1:
+            self._retry_here(message, self.resend_freq)
         else:
             self.queue.release(message, self.resend_freq)
 
     def submit_failed(self, session: EsmeSession, token: Any, reason: str) -> None:
         self.counters.requeued += 1
-        self.queue.release(token)
+        self._requeue_group(token)
 
     def late_response(self, session: EsmeSession, token: Any, resp: Pdu) -> None:
         # The message was re-queued at its timeout and may go out twice (at-least-once);
