@@ -10,8 +10,10 @@ from it.
 
 from __future__ import annotations
 
+import struct
 import uuid
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Final
 
 #: Kannel's value for an unset mclass / mwi / compress / validity / deferred.
@@ -72,3 +74,110 @@ class Message:
     def is_first_part(self) -> bool:
         """Kannel asks for delivery receipts on the first segment only."""
         return self.part == 1
+
+
+# -- compact serialisation (the spool's record payload) ---------------------------------
+
+#: Format version of `encode_message`; a spool written by a newer format is refused loudly
+#: rather than misread.
+FORMAT_VERSION: Final = 1
+
+# version, coding, part, parts, mclass, mwi, compress, rpi, alt_dcs, priority, pid, dlr_mask,
+# validity, deferred, attempts, created, then the 13 field lengths and the extra count.
+_HEAD: Final = struct.Struct("<BBHHbbbbbbiHiiHd13IH")
+_LEN: Final = struct.Struct("<I")
+_TEXT_FIELDS: Final = (
+    "id", "parent_id", "sender", "receiver", "username", "account", "smsc_id", "dlr_url",
+    "binfo", "charset", "meta_data",
+)
+
+
+class MessageFormatError(ValueError):
+    """Bytes that are not an `encode_message` record this version can read."""
+
+
+def _utf8(text: str) -> bytes:
+    # surrogatepass: any Python str round-trips, even one holding a lone surrogate.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def encode_message(m: Message) -> bytes:
+    """`m` as compact bytes: one fixed struct (numbers and field lengths), then the fields.
+
+    Written once per message at accept and read once per take, so it is plain `struct` and
+    slicing: no JSON, no pickle (which would also run code from the disk). The text fields
+    are almost always ASCII; then they are encoded in one go."""
+    texts = (
+        m.id, m.parent_id, m.sender, m.receiver, m.username, m.account, m.smsc_id, m.dlr_url,
+        m.binfo, m.charset, m.meta_data,
+    )
+    joined = "".join(texts)
+    if joined.isascii():
+        block = joined.encode("ascii")
+        lengths = [len(t) for t in texts]
+    else:
+        encoded = [_utf8(t) for t in texts]
+        block = b"".join(encoded)
+        lengths = [len(t) for t in encoded]
+    head = _HEAD.pack(
+        FORMAT_VERSION, m.coding, m.part, m.parts, m.mclass, m.mwi, m.compress, m.rpi,
+        m.alt_dcs, m.priority, m.pid, m.dlr_mask, m.validity, m.deferred, m.attempts,
+        m.created, *lengths, len(m.payload), len(m.udh), len(m.extra),
+    )
+    if not m.extra:
+        return b"".join((head, block, m.payload, m.udh))
+    out = [head, block, m.payload, m.udh]
+    for key, value in m.extra.items():
+        k, v = _utf8(key), _utf8(value)
+        out += (_LEN.pack(len(k)), k, _LEN.pack(len(v)), v)
+    return b"".join(out)
+
+
+def decode_message(data: bytes) -> Message:
+    """The `Message` `encode_message` wrote; `MessageFormatError` for anything else."""
+    if not data or data[0] != FORMAT_VERSION:
+        raise MessageFormatError(
+            f"message format version {data[0] if data else None}, expected {FORMAT_VERSION}"
+        )
+    try:
+        head = _HEAD.unpack_from(data)
+        lengths = head[16:27]
+        l_payload, l_udh, n_extra = head[27:30]
+        pos = _HEAD.size
+        ends = list(accumulate(lengths))
+        total = ends[-1]
+        block = data[pos:pos + total]
+        starts = (0, *ends[:-1])
+        if block.isascii():
+            text = block.decode("ascii")
+            fields = [text[a:b] for a, b in zip(starts, ends, strict=True)]
+        else:
+            fields = [
+                block[a:b].decode("utf-8", "surrogatepass")
+                for a, b in zip(starts, ends, strict=True)
+            ]
+        pos += total
+        payload = data[pos:pos + l_payload]
+        pos += l_payload
+        udh = data[pos:pos + l_udh]
+        pos += l_udh
+        extra: dict[str, str] = {}
+        for _ in range(n_extra):
+            (size,) = _LEN.unpack_from(data, pos)
+            key = data[pos + 4:pos + 4 + size].decode("utf-8", "surrogatepass")
+            pos += 4 + size
+            (size,) = _LEN.unpack_from(data, pos)
+            extra[key] = data[pos + 4:pos + 4 + size].decode("utf-8", "surrogatepass")
+            pos += 4 + size
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise MessageFormatError(f"damaged message record: {exc}") from exc
+    if pos != len(data) or len(block) != total:
+        raise MessageFormatError("damaged message record: lengths do not add up")
+    (_, coding, part, parts, mclass, mwi, compress, rpi, alt_dcs, priority, pid, dlr_mask,
+     validity, deferred, attempts, created) = head[:16]
+    return Message(
+        fields[0], fields[1], fields[2], fields[3], bytes(payload), coding, bytes(udh), part,
+        parts, fields[4], fields[5], fields[6], mclass, mwi, compress, alt_dcs, pid, rpi,
+        priority, validity, deferred, dlr_mask, fields[7], fields[8], fields[9], fields[10],
+        created, attempts, extra,
+    )
