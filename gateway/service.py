@@ -4,15 +4,20 @@
 
 1. the built-in SMSC simulator, when `group = passerelle` has `simulator-port` (the embedded
    default configuration uses it, so `passerelle run` works with nothing else installed);
-2. the queue (`MemoryQueue` until the spool lands), the `Router`, one `SmscLink` per smsc
-   group (per instance), and the `Dispatcher` between them;
+2. the queue, the `Router`, one `SmscLink` per smsc group (per instance), and the
+   `Dispatcher` between them. The queue is the durable `SpoolQueue` when `group =
+   passerelle` sets `spool-dir` (opened at start: recovery streams, puts wait for it), and
+   the bounded, non-durable `MemoryQueue` otherwise. The embedded default configuration
+   (`passerelle run` with no file) sets `spool-dir = passerelle-spool`: a spool in the
+   working directory, so even a trial keeps what it accepted across a restart;
 3. the sendsms HTTP listener on `smsbox.sendsms_interface:sendsms_port`;
 4. the core admin port: admin commands arrive with their own issue, so for now it answers
    every request with 404 and says so, rather than imitating Kannel's status page.
 
 Stopping runs the other way: the HTTP listeners close, the dispatcher stops taking, the
-links unbind (waiting for unbind_resp, bounded by the session's unbind timeout), and the
-simulator goes last so that our unbinds still find it.
+links unbind (waiting for unbind_resp, bounded by the session's unbind timeout), the
+simulator goes after them so that our unbinds still find it, and the spool is closed last
+(pending acks committed; whatever was not acked is replayed at the next start).
 
 Nothing listens or connects before `startService`, so a configuration error is reported
 before any port is taken, and tests can build the service and look at it without side
@@ -32,12 +37,18 @@ from twisted.web.server import Request, Site
 
 from gateway.config import GatewayConfig
 from gateway.dispatch import Dispatcher
-from gateway.queue import MemoryQueue
+from gateway.queue import MemoryQueue, MessageQueue
 from gateway.routing import Router
 from gateway.smsc import DeliveryEvents, SmscLink
 from gateway.submit import SubmitProfile, TlvDef
 
 log = Logger(namespace="passerelle.service")
+
+
+def uses_spool(config: GatewayConfig) -> bool:
+    """True when the configuration names a spool directory (`group = passerelle`,
+    `spool-dir`): only then are messages kept across a restart."""
+    return "spool-dir" in config.passerelle.locations
 
 
 def queue_limit(config: GatewayConfig) -> int:
@@ -153,9 +164,7 @@ class GatewayService(MultiService):
         self.config = config
         self.reactor = reactor
         self.events = DeliveryEvents()
-        self.queue = MemoryQueue(
-            queue_limit(config), reactor, weights=config.passerelle.lane_weights
-        )
+        self.queue: MessageQueue = self._queue(config, reactor)
 
         # One router entry per connection: `instances = N` makes N identical ones.
         entries = [smsc for smsc in config.smscs for _ in range(max(1, smsc.instances))]
@@ -219,6 +228,39 @@ class GatewayService(MultiService):
             )
             self.admin.setServiceParent(self)
 
+    @staticmethod
+    def _queue(config: GatewayConfig, reactor: Any) -> MessageQueue:
+        """The durable spool when `spool-dir` is set, the in-memory queue otherwise."""
+        passerelle = config.passerelle
+        weights = passerelle.lane_weights
+        if not uses_spool(config):
+            return MemoryQueue(queue_limit(config), reactor, weights=weights)
+        from gateway.spool_queue import SpoolQueue
+        from storage.spool import Spool
+
+        limit = passerelle.spool_max_messages
+        kannel = config.core.sms_outgoing_queue_limit
+        if kannel is not None and kannel > 0:
+            limit = min(limit, kannel)
+        spool = Spool(
+            passerelle.spool_dir,
+            max_bytes=passerelle.spool_max_bytes,
+            max_records=max(1, limit),
+            reactor=reactor,
+        )
+        return SpoolQueue(spool, reactor, weights=weights)
+
+    def startService(self) -> None:
+        """Open the spool (if any) first: puts wait for it, takes give nothing until then,
+        so the listeners may start at once."""
+        open_queue = getattr(self.queue, "open", None)
+        if open_queue is not None:
+            self.queue_opened: Deferred[None] | None = open_queue()
+            self.queue_opened.addErrback(lambda _: None)  # logged by the queue
+        else:
+            self.queue_opened = None
+        super().startService()
+
     def _is_online(self, key: int) -> bool:
         return self.links[key].online
 
@@ -248,6 +290,9 @@ class GatewayService(MultiService):
         result: Deferred[Any] = succeed(None)
         for child in children:
             result.addCallback(lambda _, child=child: child.stopService())
+        close_queue = getattr(self.queue, "close", None)
+        if close_queue is not None:
+            result.addBoth(lambda _: close_queue())
         result.addErrback(lambda failure: log.failure("stopping failed", failure))
         if self.access_log is not None:
             result.addBoth(self._close_access_log)
