@@ -141,9 +141,11 @@ class _Append:
 class _Batch:
     """Everything one group commit writes: record bytes, ack entries, deletions."""
 
-    __slots__ = ("appends", "writes", "creates", "acks", "deletes")
+    __slots__ = ("appends", "writes", "creates", "acks", "deletes", "pending")
 
     def __init__(self) -> None:
+        #: Bytes of the appends in this batch counted in Spool.pending_bytes.
+        self.pending = 0
         self.appends: list[_Append] = []
         #: segment → [first offset, list of encoded records] (contiguous by construction).
         self.writes: dict[_Segment, list[Any]] = {}
@@ -172,6 +174,7 @@ class Spool:
         commit_wait: float = 0.005,
         reactor: Any = None,
         fsync: Callable[[int], None] = os.fsync,
+        max_pending_bytes: int = 32 * 2**20,
     ) -> None:
         if reactor is None:
             from twisted.internet import reactor as default_reactor
@@ -187,6 +190,10 @@ class Spool:
         self.owner_max_bytes = dict(owner_max_bytes or {})
         self.segment_bytes = segment_bytes
         self.commit_wait = commit_wait
+        #: Record bytes waiting for (or in) a group commit; past this, appends are refused
+        #: (a stalled disk must not turn into unbounded RAM).
+        self.max_pending_bytes = max_pending_bytes
+        self.pending_bytes = 0
         self._reactor = reactor
         self._fsync_fn = fsync
         self._lanes = [_Lane(i, self.directory / f"lane-{i}") for i in range(lanes)]
@@ -199,6 +206,7 @@ class Spool:
         self._batch = _Batch()
         self._flush_call: Any = None
         self._committing = False
+        self._in_commit = 0
         self._idle: list[Deferred[None]] = []
         self._waiters: list[Deferred[None]] = []
         self._recovered: list[Deferred[None]] = []
@@ -420,6 +428,8 @@ class Spool:
             by_owner[owner] = by_owner.get(owner, 0) + len(data)
         if self.bytes_used + need > self.max_bytes:
             raise SpoolFull("spool byte cap reached")
+        if self.pending_bytes and self.pending_bytes + need > self.max_pending_bytes:
+            raise SpoolFull("spool commit backlog full (the disk is slow)")
         if self.max_records is not None and self.records + len(encoded) > self.max_records:
             raise SpoolFull("spool record cap reached")
         for owner, size in by_owner.items():
@@ -428,6 +438,7 @@ class Spool:
                 raise SpoolFull(f"spool cap for {owner!r} reached")
         # Fits: reserve everything now, so concurrent batches see it.
         self.bytes_used += need
+        self.pending_bytes += need
         self.records += len(encoded)
         for owner, size in by_owner.items():
             self._owner_bytes[owner] = self._owner_bytes.get(owner, 0) + size
@@ -449,6 +460,7 @@ class Spool:
             entries.append((seg, off << 32 | len(data)))
         pending = _Append(refs, entries, by_owner)
         batch.appends.append(pending)
+        batch.pending += need
         self._schedule()
         return pending.deferred
 
@@ -575,6 +587,7 @@ class Spool:
             return
         batch, self._batch = self._batch, _Batch()
         self._committing = True
+        self._in_commit = batch.pending
         d = deferToThreadPool(self._reactor, self._commit_pool, self._write, batch)
         d.addCallbacks(
             self._committed, self._commit_failed, callbackArgs=(batch,), errbackArgs=(batch,)
@@ -661,6 +674,8 @@ class Spool:
 
     def _commit_done(self, _: object) -> None:
         self._committing = False
+        self.pending_bytes -= self._in_commit
+        self._in_commit = 0
         if self._batch:
             self._schedule()
         idle, self._idle = self._idle, []

@@ -336,3 +336,36 @@ async def test_a_second_spool_on_the_same_directory_is_refused(tmp_path: Path) -
             await opened(tmp_path)
     finally:
         await spool.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_stalled_disk_bounds_the_commit_backlog(tmp_path: Path) -> None:
+    gate = threading.Event()
+    entered = threading.Event()
+    armed = False
+
+    def stalled_fsync(fd: int) -> None:
+        if armed:
+            entered.set()
+            gate.wait(10)
+        os.fsync(fd)
+
+    one = cost("u", b"b" * 100)
+    spool = await opened(tmp_path, fsync=stalled_fsync, max_pending_bytes=one * 5)
+    try:
+        await spool.append([(0, "u", b"warm-up")])
+        armed = True
+        stuck = spool.append([(0, "u", b"b" * 100)] * 3)
+        await deferred_from_event(entered)
+        queued = spool.append([(0, "u", b"b" * 100)] * 2)
+        with pytest.raises(SpoolFull):
+            spool.append([(0, "u", b"b" * 100)])
+        assert spool.pending_bytes == one * 5
+        gate.set()
+        await defer.gatherResults([stuck, queued])
+        await spool.flush()
+        assert spool.pending_bytes == 0
+        await spool.append([(0, "u", b"b" * 100)])
+    finally:
+        gate.set()
+        await spool.close()
