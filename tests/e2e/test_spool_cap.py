@@ -1,0 +1,75 @@
+"""Cap test: a small spool byte cap, the SMSC down, a flood of sendsms requests. 503s appear,
+the spool's disk use never passes the cap, and once the SMSC is up everything that got a 202
+is delivered. Real processes and sockets (helpers from test_crash)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from tests.e2e.test_crash import Load, Stack, wait_for
+
+CAP = 200 * 1024
+
+
+def file_bytes(directory: Path) -> tuple[int, int]:
+    """(bytes of every file under `directory`, number of directories), as stat sees them."""
+    total = dirs = 0
+    for root, _subdirs, files in os.walk(directory):
+        dirs += 1
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except FileNotFoundError:  # deleted while we looked
+                pass
+    return total, dirs
+
+
+def du_bytes(directory: Path) -> int:
+    """`du -sb`: apparent size, directories included."""
+    out = subprocess.run(["du", "-sb", str(directory)], capture_output=True, text=True,
+                         check=True).stdout
+    return int(out.split()[0])
+
+
+def test_a_full_spool_refuses_and_never_grows_past_its_cap(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, passerelle=f"spool-max-bytes = {CAP // 1024}K")
+    load = Load(stack.sendsms_port, threads=4)
+    try:
+        stack.start_gateway()  # no simulator: the SMSC is down
+        load.start()
+        peak_files = peak_du = 0
+        dirs = 1
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and load.refused < 100:
+            files, dirs = file_bytes(stack.spool_dir)
+            peak_files = max(peak_files, files)
+            if int(time.monotonic() * 10) % 3 == 0:
+                peak_du = max(peak_du, du_bytes(stack.spool_dir))
+            time.sleep(0.01)
+        load.stop()
+        files, dirs = file_bytes(stack.spool_dir)
+        peak_files = max(peak_files, files)
+        peak_du = max(peak_du, du_bytes(stack.spool_dir))
+        accepted = set(load.accepted)
+        print(
+            f"\ncap test: cap {CAP} B, {len(accepted)} accepted, {load.refused} refused (503), "
+            f"{load.errors} errors, peak file bytes {peak_files}, peak du -sb {peak_du} "
+            f"({dirs} directories)"
+        )
+        assert load.refused > 0 and accepted, (load.refused, len(accepted), load.other)
+        assert not load.other, load.other
+        assert peak_files <= CAP
+        # du counts each directory's own entry block too; the files alone stay under the cap.
+        assert peak_du <= CAP + dirs * 4096
+        stack.start_sim()
+        assert wait_for(lambda: accepted <= set(stack.received()), timeout=30), (
+            f"{len(accepted - set(stack.received()))} accepted messages not delivered"
+        )
+        assert stack.stop_gateway() == 0
+        assert "Traceback" not in stack.gateway_logs(), stack.gateway_logs()[-5000:]
+    finally:
+        load.stop()
+        stack.close()
