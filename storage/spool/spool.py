@@ -17,6 +17,7 @@ Why it looks like this (see docs/spool.md for the format and the figures):
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import heapq
@@ -85,12 +86,23 @@ class _Segment:
         "head",
         "scanned",
         "created",
+        "dir",
+        "gen",
+        "count",
+        "taken",
+        "compacting",
     )
 
-    def __init__(self, lane_dir: Path, seq: int) -> None:
+    def __init__(self, lane_dir: Path, seq: int, gen: int = 0) -> None:
         self.seq = seq
-        self.path = lane_dir / f"{seq:016d}{_SEG_SUFFIX}"
-        self.ack_path = lane_dir / f"{seq:016d}{_ACK_SUFFIX}"
+        self.dir = lane_dir
+        self.set_gen(gen)
+        #: Records in the file, acked or not (how sparse it is).
+        self.count = 0
+        #: Records taken and not yet released or acked (compaction waits for none).
+        self.taken = 0
+        #: True while a compaction rewrites it: nothing is taken from it meanwhile.
+        self.compacting = False
         self.fd: int | None = None
         self.ack_fd: int | None = None
         #: Bytes assigned in the segment file (committed or pending).
@@ -106,6 +118,33 @@ class _Segment:
         self.scanned = True
         #: False until the writer thread has created the file.
         self.created = False
+
+    def set_gen(self, gen: int) -> None:
+        """Name the files of this generation (compaction writes generation + 1)."""
+        self.gen = gen
+        self.path = self.dir / _name(self.seq, gen, _SEG_SUFFIX)
+        self.ack_path = self.dir / _name(self.seq, gen, _ACK_SUFFIX)
+
+
+def _name(seq: int, gen: int, suffix: str) -> str:
+    """``<seq>.seg`` for a segment as first written, ``<seq>.<gen>.seg`` once compacted."""
+    return f"{seq:016d}{suffix}" if gen == 0 else f"{seq:016d}.{gen}{suffix}"
+
+
+class _Compaction:
+    """One sparse segment being rewritten with only its live records."""
+
+    __slots__ = ("lane", "seg", "records", "new_gen", "new_fd", "new_size", "offsets")
+
+    def __init__(self, lane: _Lane, seg: _Segment, records: list[tuple[int, int]]) -> None:
+        self.lane = lane
+        self.seg = seg
+        #: (offset, size) of every live record, in file order.
+        self.records = records
+        self.new_gen = seg.gen + 1
+        self.new_fd: int | None = None
+        self.new_size = 0
+        self.offsets: list[int] = []
 
 
 class _Lane:
@@ -141,7 +180,7 @@ class _Append:
 class _Batch:
     """Everything one group commit writes: record bytes, ack entries, deletions."""
 
-    __slots__ = ("appends", "writes", "creates", "acks", "deletes", "pending")
+    __slots__ = ("appends", "writes", "creates", "acks", "deletes", "pending", "compactions")
 
     def __init__(self) -> None:
         #: Bytes of the appends in this batch counted in Spool.pending_bytes.
@@ -152,9 +191,10 @@ class _Batch:
         self.creates: list[tuple[_Lane, _Segment]] = []
         self.acks: dict[_Segment, list[bytes]] = {}
         self.deletes: list[tuple[_Lane, _Segment]] = []
+        self.compactions: list[_Compaction] = []
 
     def __bool__(self) -> bool:
-        return bool(self.writes or self.acks or self.deletes or self.creates)
+        return bool(self.writes or self.acks or self.deletes or self.creates or self.compactions)
 
 
 class Spool:
@@ -221,6 +261,7 @@ class Spool:
         self.commits = 0
         self.fsyncs = 0
         self.damaged_bytes = 0
+        self.compactions = 0
         self.truncated_bytes = 0
 
     # ----------------------------------------------------------------- counters
@@ -299,27 +340,47 @@ class Spool:
         ln.path.mkdir(parents=True, exist_ok=True)
         if created:
             self._fsync_dir(self.directory)
-        seqs: set[int] = set()
-        acks: set[int] = set()
+        found: dict[int, dict[int, set[str]]] = {}
+        removed = False
         for entry in os.scandir(ln.path):
-            stem, _, suffix = entry.name.partition(".")
-            if not stem.isdigit():
+            parts = entry.name.split(".")
+            if parts[-1] == "tmp":  # a compaction that did not finish
+                os.unlink(entry.path)
+                removed = True
                 continue
-            if "." + suffix == _SEG_SUFFIX:
-                seqs.add(int(stem))
-            elif "." + suffix == _ACK_SUFFIX:
-                acks.add(int(stem))
-        for orphan in acks - seqs:  # its segment was deleted before the ack file: finish
-            os.unlink(ln.path / f"{orphan:016d}{_ACK_SUFFIX}")
-        for seq in sorted(seqs):
-            seg = _Segment(ln.path, seq)
+            if len(parts) == 2:
+                seq_s, gen_s, ext = parts[0], "0", parts[1]
+            elif len(parts) == 3:
+                seq_s, gen_s, ext = parts
+            else:
+                continue
+            if not (seq_s.isdigit() and gen_s.isdigit()) or "." + ext not in (
+                _SEG_SUFFIX,
+                _ACK_SUFFIX,
+            ):
+                continue
+            found.setdefault(int(seq_s), {}).setdefault(int(gen_s), set()).add("." + ext)
+        seqs = sorted(found)
+        for seq in seqs:
+            gens = found[seq]
+            best = max((g for g, exts in gens.items() if _SEG_SUFFIX in exts), default=None)
+            for gen, exts in gens.items():
+                if gen != best:  # superseded by a finished compaction, or an orphan ack file
+                    for ext in exts:
+                        os.unlink(ln.path / _name(seq, gen, ext))
+                    removed = True
+            if best is None:
+                continue
+            seg = _Segment(ln.path, seq, best)
             seg.scanned = False
             seg.created = True
             seg.size = seg.path.stat().st_size
-            ack_size = seg.ack_path.stat().st_size if seq in acks else 0
+            ack_size = seg.ack_path.stat().st_size if _ACK_SUFFIX in gens[best] else 0
             seg.disk = seg.size + ack_size
             self.bytes_used += seg.disk
             ln.segments[seq] = seg
+        if removed:
+            self._fsync_dir(ln.path)
         ln.next_seq = max(seqs, default=0) + 1
 
     def _scan(self, ln: _Lane, seg: _Segment) -> Deferred[None]:
@@ -341,6 +402,7 @@ class Spool:
         seg.waiting = result.entries
         seg.head = 0
         seg.live = len(result.entries)
+        seg.count = result.records
         seg.size = result.valid_end
         disk = seg.size + max(ack_size, ACK_SIZE * result.records)
         self.bytes_used += disk - seg.disk
@@ -451,6 +513,7 @@ class Spool:
             seg.size += len(data)
             seg.disk += len(data) + ACK_SIZE
             seg.live += 1
+            seg.count += 1
             w = batch.writes.get(seg)
             if w is None:
                 batch.writes[seg] = [off, [data]]
@@ -483,11 +546,17 @@ class Spool:
         """Up to ``limit`` oldest takeable records of the lane, read from disk now."""
         ln = self._lanes[lane]
         picked: list[tuple[_Segment, int, int]] = []
+        blocked = False
         while ln.released and len(picked) < limit:
+            if ln.segments[ln.released[0][0]].compacting:
+                blocked = True  # everything else is younger: wait for the compaction
+                break
             seq, off, size = heapq.heappop(ln.released)
             picked.append((ln.segments[seq], off, size))
-        if len(picked) < limit:
+        if len(picked) < limit and not blocked:
             for seg in ln.segments.values():
+                if seg.compacting:
+                    break
                 w = seg.waiting
                 h = seg.head
                 stop = min(len(w), h + limit - len(picked))
@@ -503,6 +572,7 @@ class Spool:
         out: list[tuple[RecordRef, bytes]] = []
         for seg, off, size in picked:
             assert seg.fd is not None
+            seg.taken += 1
             data = os.pread(seg.fd, size, off)
             if check_at(data, 0, lane) != size:
                 # Damaged on disk after recovery: drop it rather than deliver garbage.
@@ -524,6 +594,9 @@ class Spool:
         ln = self._lanes[ref.lane]
         heapq.heappush(ln.released, (ref.segment, ref.offset, size))
         ln.depth += 1
+        seg = ln.segments[ref.segment]
+        seg.taken -= 1
+        self._maybe_compact(ln, seg)
         self._notify()
 
     def ack(self, ref: RecordRef) -> None:
@@ -540,6 +613,7 @@ class Spool:
         ln = self._lanes[ref.lane]
         seg = ln.segments[ref.segment]
         seg.live -= 1
+        seg.taken -= 1
         # A fully acked segment goes; the active one too once it is an eighth full, so an idle
         # lane pins at most segment_bytes / 8 of acked bytes without churning files per ack.
         if (
@@ -550,6 +624,31 @@ class Spool:
             self._delete(ln, seg)
         else:
             self._batch.acks.setdefault(seg, []).append(encode_ack(ref.offset))
+            self._maybe_compact(ln, seg)
+        self._schedule()
+
+    def _maybe_compact(self, ln: _Lane, seg: _Segment) -> None:
+        """Rewrite a sealed segment that is under 10% live (and at least a quarter of a
+        segment big, so it is worth it and a compacted one is not compacted again) once none
+        of its records is taken: its acked bytes come back to the cap."""
+        if (
+            seg.compacting
+            or seg.taken
+            or not seg.live
+            or not seg.scanned
+            or seg is ln.active
+            or seg.live * 10 > seg.count
+            or seg.size * 4 < self.segment_bytes
+        ):
+            return
+        records = [(v >> 32, v & _LOW32) for v in seg.waiting[seg.head :]]
+        records.extend((off, size) for seq, off, size in ln.released if seq == seg.seq)
+        if len(records) != seg.live:  # cannot happen; never risk a record for disk space
+            log.error("spool %s: live count mismatch, not compacted", seg.path)
+            return
+        records.sort()
+        seg.compacting = True
+        self._batch.compactions.append(_Compaction(ln, seg, records))
         self._schedule()
 
     def _delete(self, ln: _Lane, seg: _Segment) -> None:
@@ -628,6 +727,72 @@ class Spool:
             dirs.add(ln.path)
         for path in dirs:
             self._fsync_dir(path)
+        for job in batch.compactions:
+            try:
+                self._compact(job)
+            except Exception:
+                log.exception("spool: compaction of %s failed; left as it was", job.seg.path)
+
+    def _compact(self, job: _Compaction) -> None:
+        """Writer thread: copy the live records to the next generation, crash-safely: write a
+        temporary file, fsync it, rename it, fsync the directory, and only then delete the old
+        generation and its ack file.  Recovery keeps the highest generation of a segment."""
+        seg = job.seg
+        assert seg.fd is not None
+        new_path = seg.dir / _name(seg.seq, job.new_gen, _SEG_SUFFIX)
+        tmp = seg.dir / (new_path.name + ".tmp")
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            chunks = []
+            pos = 0
+            for off, size in job.records:
+                chunks.append(os.pread(seg.fd, size, off))
+                job.offsets.append(pos)
+                pos += size
+            _pwrite_all(fd, b"".join(chunks), 0)
+            self._fsync(fd)
+            os.rename(tmp, new_path)
+            self._fsync_dir(seg.dir)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        job.new_fd = fd
+        job.new_size = pos
+        for path in (seg.path, seg.ack_path):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self._fsync_dir(seg.dir)
+
+    def _install_compaction(self, job: _Compaction) -> None:
+        """Reactor side: point the index at the new generation and give the bytes back."""
+        seg, ln = job.seg, job.lane
+        seg.compacting = False
+        if job.new_fd is None:
+            return
+        old_fds = (seg.fd, seg.ack_fd)
+        seg.fd, seg.ack_fd = job.new_fd, None
+        seg.set_gen(job.new_gen)
+        remap = {old: new for (old, _size), new in zip(job.records, job.offsets, strict=True)}
+        seg.waiting = array(
+            "Q", (remap[v >> 32] << 32 | (v & _LOW32) for v in seg.waiting[seg.head :])
+        )
+        seg.head = 0
+        if any(seq == seg.seq for seq, _o, _s in ln.released):
+            ln.released = [
+                (seq, remap[off] if seq == seg.seq else off, size) for seq, off, size in ln.released
+            ]
+            heapq.heapify(ln.released)
+        seg.size = job.new_size
+        seg.count = len(job.records)
+        disk = seg.size + ACK_SIZE * seg.count
+        self.bytes_used -= seg.disk - disk
+        seg.disk = disk
+        self.compactions += 1
+        for fd in old_fds:
+            if fd is not None:
+                os.close(fd)
 
     def _committed(self, _: None, batch: _Batch) -> None:
         """Reactor side: the batch is durable; index its records and answer its appends."""
@@ -645,6 +810,9 @@ class Spool:
         # HTTP requests) and must not pin a whole batch of payloads meanwhile.
         batch.writes.clear()
         batch.acks.clear()
+        for job in batch.compactions:
+            self._install_compaction(job)
+            notify = True
         appends, batch.appends = batch.appends, []
         if notify:
             self._notify()
@@ -669,6 +837,8 @@ class Spool:
                     ln.active = None  # next append rolls to a fresh segment
                 if seg.live == 0 and ln.segments.get(seg.seq) is seg:
                     self._delete(ln, seg)
+        for job in batch.compactions:
+            self._install_compaction(job)  # a finished one is installed, else nothing changed
         for pending in batch.appends:
             pending.deferred.errback(failure)
 
