@@ -17,7 +17,9 @@ Each message is routed with `Router.choose`, preferring a link with room; if its
 none, it waits in that link's short `pending` list (at most one window); if that is full
 too, it goes back to the queue for `full_delay`. A message no online link may take is
 *held* (still owned, not re-examined) until some link binds, then given back to the queue
-in order — so messages for a link that is down cost nothing while others are busy. An
+in order — so messages for a link that is down cost nothing while others are busy. A later
+part of a multipart message goes to the link still holding an earlier part (see
+`SmscLink.holds_group`), so parts leave in order even across links sharing an smsc-id. An
 expired validity fails the message (Kannel's `SMSCCONN_FAILED_EXPIRED`) when it is routed.
 
 No Deferred is made per message: the queue's one `wait()` Deferred is the only one.
@@ -185,6 +187,14 @@ class Dispatcher:
             except Exception:
                 log.failure("DeliveryEvents.failed raised")
             return
+        if message.parts > 1 and len(self.links) > 1:
+            # A later part goes where an earlier part of its message is still on the wire
+            # (or retrying), to be sent after it: multipart order across balanced links.
+            for link in self.links:
+                if link is not None and link.online and link.holds_group(message.parent_id):
+                    if not link.take(message):
+                        self.queue.release(message, self.full_delay)
+                    return
         key = self.router.choose(message, self._has_room)
         if key is None:
             key = self.router.choose(message)

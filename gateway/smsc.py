@@ -26,7 +26,8 @@ bearerbox settles them (`bb_smscconn_send_failed` / `smpp_status_to_smscconn_fai
 Parts of one multipart message (same `parent_id`) go out in order on a link: while one part
 is in flight or waiting for a retry, the later parts that reach this link wait behind it
 (they count against the link's room like its pending list), so a throttled part 1 never lets
-part 2 overtake it. Across links sharing an smsc-id, order is not kept (nor does Kannel).
+part 2 overtake it. The dispatcher sends a later part to the link that holds its group, so
+this holds across links sharing an smsc-id too.
 
 The link tells the dispatcher when it binds, goes down, and has window slots free; that is
 how the router learns connection state (`online`). deliver_sm (MO and receipts) is answered
@@ -226,6 +227,11 @@ class SmscLink(EsmeListener):
             self._resume_call.cancel()
         self._resume_call = None
         return d
+
+    def holds_group(self, parent_id: str) -> bool:
+        """A part of this multipart message is on the wire or retrying here: its later parts
+        must come here too, to go out after it."""
+        return parent_id in self._groups
 
     @property
     def waiting(self) -> int:

@@ -149,6 +149,28 @@ def test_throttled_parts_keep_group_order_and_their_identity(stoppers: list[Any]
 
 
 @pytest_twisted.inlineCallbacks
+def test_parts_follow_their_group_across_balanced_links(stoppers: list[Any]) -> Any:
+    one, two = Sim(resp_delay=0.03), Sim(resp_delay=0.03)
+    stoppers.extend([one.stop, two.stop])
+    gw = Gateway([one.port, two.port])
+    stoppers.append(gw.stop)
+    gw.start()
+    yield until(lambda: all(link.online for link in gw.links))
+    groups = [parts(3, f"b{g:02d}") for g in range(8)]
+    gw.queue.put([m for group in groups for m in group])
+    yield until(lambda: gw.settled, timeout=20)
+    texts = {"one": accepted_texts(one), "two": accepted_texts(two)}
+    assert len(texts["one"]) + len(texts["two"]) == 24
+    assert texts["one"] and texts["two"]  # both links were used
+    for g in range(8):
+        tag = f"b{g:02d}-".encode()
+        holders = [name for name, seen in texts.items() if any(tag in t for t in seen)]
+        assert len(holders) == 1, (g, holders)  # one link took the whole message...
+        seqs = [t.split(b"-")[-1] for t in texts[holders[0]] if tag in t]
+        assert seqs == [b"1", b"2", b"3"]  # ...in order
+
+
+@pytest_twisted.inlineCallbacks
 def test_throughput_caps_what_a_link_sends(stoppers: list[Any]) -> Any:
     sim = Sim()
     stoppers.append(sim.stop)
