@@ -19,6 +19,7 @@ from gateway.routing import Router, RouteRules
 from gateway.smsc import SmscLink
 from gateway.submit import SubmitProfile
 from gateway.throttle import DECREASE_GAP, TokenBucket
+from protocols.smpp import constants as c
 from protocols.smpp.session import BindConfig
 from tests.gateway.test_dispatch import Gateway, Sim, until
 
@@ -146,6 +147,23 @@ def test_throttled_parts_keep_group_order_and_their_identity(stoppers: list[Any]
         order = [i for i, text in enumerate(texts) if f"g{g:02d}-".encode() in text]
         seqs = [texts[i].split(b"-")[-1] for i in order]
         assert seqs == [b"1", b"2", b"3"], (g, seqs)
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_part_waiting_for_its_resend_holds_back_the_later_parts(stoppers: list[Any]) -> Any:
+    sim = Sim(rejects=(("4677", c.ESME_RX_T_APPN),))
+    stoppers.append(sim.stop)
+    gw = Gateway([sim.port], resend_retry=1, resend_freq=0.05)
+    stoppers.append(gw.stop)
+    gw.start()
+    group = parts(3, "r")
+    for m in group:
+        m.receiver = "4677000000"
+    gw.queue.put(group)
+    yield until(lambda: gw.settled, timeout=10)
+    texts = [bytes.fromhex(r["text_hex"]).split(b"-")[-1] for r in sim.submits()]
+    assert texts == [b"1", b"1", b"2", b"2", b"3", b"3"]  # each tried twice, in order
+    assert [f[1:] for f in gw.events.failures] == [("discarded", "Retries Exceeded")] * 3
 
 
 @pytest_twisted.inlineCallbacks
