@@ -51,6 +51,7 @@ from bench.load import (  # noqa: E402
     Simulator,
     accepts,
     cpu_seconds,
+    fill,
     free_port,
     run_load,
     sendsms_url,
@@ -77,6 +78,7 @@ box-allow-ip = 127.0.0.1
 log-file = {workdir}/bearerbox.log
 log-level = 2
 dlr-storage = internal
+sms-outgoing-queue-limit = -1
 
 group = smsc
 smsc = smpp
@@ -244,6 +246,9 @@ class IngestResult:
     drain_seconds: float
     client_cpu: float
     mean_latency_ms: float
+    #: CPU seconds the rest of the machine (not gateway, simulator, client) used meanwhile.
+    other_cpu: float = 0.0
+    wall: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -277,9 +282,14 @@ def drive(gateway: Gateway, sim: Simulator, duration: float, warmup: float) -> I
     ps = gateway.ps
     mark: dict[str, float] = {}
 
+    sim_ps = psutil.Process(sim.process.pid)
+
     def warm() -> None:  # the measured part begins, on the same connections
         mark["cpu"] = cpu_seconds(ps)
         mark["sim"] = sim.get("accepted")
+        mark["sim_cpu"] = cpu_seconds([sim_ps])
+        mark["machine"] = machine_busy()
+        mark["wall"] = time.monotonic()
 
     result = run_load(url, CONNECTIONS, duration=duration, warmup=warmup, on_warm=warm)
     cpu0, before_sim = mark["cpu"], int(mark["sim"])
@@ -294,6 +304,8 @@ def drive(gateway: Gateway, sim: Simulator, duration: float, warmup: float) -> I
         print(f"  warning: the simulator has {got - before_sim:,} of {accepted:,} accepted "
               f"after 10 s without progress {queued}", flush=True)
     cpu = cpu_seconds(ps) - cpu0
+    machine = machine_busy() - mark["machine"]
+    other = machine - cpu - (cpu_seconds([sim_ps]) - mark["sim_cpu"]) - result["cpu_seconds"]
     per_second = [b.get("202", 0) for b in result["per_second"]][: int(duration)]
     return IngestResult(
         name=gateway.name,
@@ -307,7 +319,15 @@ def drive(gateway: Gateway, sim: Simulator, duration: float, warmup: float) -> I
         drain_seconds=drain,
         client_cpu=result["cpu_seconds"],
         mean_latency_ms=result["mean_latency_ms"] or 0.0,
+        other_cpu=max(0.0, other),
+        wall=time.monotonic() - mark["wall"],
     )
+
+
+def machine_busy() -> float:
+    """CPU seconds all cores have spent busy since boot."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
 
 
 def run_ingest(name: str, base: Path, duration: float, warmup: float,
@@ -339,16 +359,24 @@ class QueuedResult:
     kind: str
     target: int
     accepted: int
-    push_seconds: float
+    http_accepted: int
+    http_seconds: float
+    filled: int
+    fill_seconds: float
     refused: dict[str, int]
     rss_before: int
     rss_after: int
     disk: int
     restart: str
     first_submit: float | None
+    listening: float | None
     drained: int
     drain_seconds: float
     lost: int
+
+    @property
+    def http_rate(self) -> float:
+        return self.http_accepted / self.http_seconds if self.http_seconds else 0.0
 
     @property
     def ram_per_msg(self) -> float:
@@ -363,27 +391,60 @@ class QueuedResult:
         return self.drained / self.drain_seconds if self.drain_seconds else 0.0
 
 
-def run_queued(base: Path, count: int, kind: str, drain_timeout: float) -> QueuedResult:
-    """`count` messages accepted with the SMSC down; memory, disk, restart, drain."""
+def settled_rss(gateway: Gateway, timeout: float = 60.0) -> int:
+    """The gateway's RSS once it has stopped growing for a second (recovery done)."""
+    deadline = time.monotonic() + timeout
+    last = gateway.rss()
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = gateway.rss()
+        if abs(now - last) < 256 * 1024:
+            return now
+        last = now
+    return gateway.rss()
+
+
+def run_queued(base: Path, count: int, kind: str, http_seconds: float,
+               drain_timeout: float) -> QueuedResult:
+    """`count` messages queued with the SMSC down; memory, disk, restart, drain.
+
+    sendsms fills the queue for at most `http_seconds` (that gives the accept rate with a dead
+    SMSC and a growing queue); a durable spool is then topped up to `count` directly
+    (`load.py fill`, with the gateway stopped), the gateway restarted over it for the memory
+    figure, then SIGKILLed and restarted with the simulator up for the restart and drain."""
     workdir = base / "queued"
     workdir.mkdir()
     smsc_port = free_port()  # nobody listens there yet: the SMSC is down
     conf, port = write_conf(workdir, smsc_port, ours=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONHASHSEED="0")
+    argv = [sys.executable, "-m", "gateway", "run", "--config", str(conf)]
     gateway = start_ours(workdir, conf, port)
     sim: Simulator | None = None
     try:
-        time.sleep(1.0)
-        rss_before = gateway.rss()
+        rss_before = settled_rss(gateway)
         url = sendsms_url(port, text=TEXT)
         started = time.monotonic()
-        push = run_load(url, CONNECTIONS, count=count)
-        push_seconds = time.monotonic() - started
-        accepted = push["statuses"].get("202", 0)
-        time.sleep(1.0)
-        rss_after = gateway.rss()
+        push = run_load(url, CONNECTIONS, count=count, duration=http_seconds)
+        pushed_seconds = time.monotonic() - started
+        http_accepted = push["statuses"].get("202", 0)
+        print(f"  sendsms queued {http_accepted:,} in {pushed_seconds:.1f} s "
+              f"({http_accepted / pushed_seconds:,.0f}/s)", flush=True)
+        filled, fill_seconds = 0, 0.0
+        if is_durable(kind) and http_accepted < count:
+            gateway.stop()
+            gateway.processes.clear()
+            filled_info = fill(conf, count - http_accepted, text=TEXT, batch=2000)
+            if "error" in filled_info:
+                print(f"  warning: direct fill failed: {filled_info['error']}", flush=True)
+            else:
+                filled, fill_seconds = int(filled_info["count"]), float(filled_info["seconds"])
+                print(f"  filled {filled:,} more directly in {fill_seconds:.1f} s", flush=True)
+            gateway._spawn("passerelle", argv, env=env)
+            wait_until("our sendsms port", lambda: accepts(port), processes=gateway.processes)
+        accepted = http_accepted + filled
+        rss_after = settled_rss(gateway)
         disk = dir_bytes(workdir / "spool")
-        print(f"  queued {accepted:,} in {push_seconds:.1f} s "
-              f"({accepted / push_seconds:,.0f}/s); RSS {rss_before / 2**20:.0f} → "
+        print(f"  {accepted:,} queued; RSS {rss_before / 2**20:.0f} → "
               f"{rss_after / 2**20:.0f} MiB, spool {disk / 2**20:.1f} MiB", flush=True)
         first_submit: float | None = None
         # A crash and a restart with the SMSC back: only a durable queue has anything left.
@@ -394,10 +455,13 @@ def run_queued(base: Path, count: int, kind: str, drain_timeout: float) -> Queue
         gateway.processes.clear()
         sim = Simulator(workdir, "--account", "bench:secret", port=smsc_port)
         t0 = time.time()
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONHASHSEED="0")
-        gateway._spawn("passerelle",
-                       [sys.executable, "-m", "gateway", "run", "--config", str(conf)],
-                       env=env)
+        gateway._spawn("passerelle", argv, env=env)
+        listening: float | None = None
+        try:
+            wait_until("our sendsms port", lambda: accepts(port), processes=gateway.processes)
+            listening = time.time() - t0
+        except RuntimeError as err:
+            print(f"  warning: {err}", flush=True)
         if not is_durable(kind):
             restart += (" — the in-memory queue cannot survive that, so nothing is submitted "
                         "and the drain cannot be measured until the spool lands")
@@ -418,10 +482,12 @@ def run_queued(base: Path, count: int, kind: str, drain_timeout: float) -> Queue
         if reached is not None:
             drain_seconds = reached - drain_start
         return QueuedResult(
-            kind=kind, target=count, accepted=accepted, push_seconds=push_seconds,
+            kind=kind, target=count, accepted=accepted, http_accepted=http_accepted,
+            http_seconds=pushed_seconds, filled=filled, fill_seconds=fill_seconds,
             refused={k: v for k, v in push["statuses"].items() if k != "202"},
             rss_before=rss_before, rss_after=rss_after, disk=disk, restart=restart,
-            first_submit=first_submit, drained=drained, drain_seconds=drain_seconds,
+            first_submit=first_submit, listening=listening, drained=drained,
+            drain_seconds=drain_seconds,
             lost=max(0, accepted - drained),
         )
     finally:
@@ -459,7 +525,7 @@ def pyspy_profile(gateway: Gateway, seconds: float, base: Path) -> str:
         [pyspy, "record", "--pid", str(pid), "--duration", "1", "--output", str(svg),
          "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
     )
-    return summarise_profile(raw.read_text())
+    return summarise_profile(raw.read_text(), window=250 * seconds)
 
 
 def _short(frame: str) -> str:
@@ -478,7 +544,7 @@ def _short(frame: str) -> str:
     return f"{name} ({path})"
 
 
-def summarise_profile(raw: str, top: int = 18) -> str:
+def summarise_profile(raw: str, top: int = 18, window: float = 0.0) -> str:
     """Self and inclusive sample shares from py-spy's collapsed stacks, plus by area."""
     self_counts: collections.Counter[str] = collections.Counter()
     incl: collections.Counter[str] = collections.Counter()
@@ -509,7 +575,10 @@ def summarise_profile(raw: str, top: int = 18) -> str:
         areas[area] += n
     if not total:
         return "py-spy recorded no samples."
-    lines = [f"{total:,} samples.", "", "| where the samples' leaf frame is | share |",
+    busy = (f" py-spy samples only threads that are running, at 250 Hz: {total / window:.0%} of "
+            "one thread's time was busy (the reactor thread, plus the spool's writer thread "
+            "in `_fsync`)." if window else "")
+    lines = [f"{total:,} samples.{busy}", "", "| where the samples' leaf frame is | share |",
              "|---|---:|"]
     for area, n in areas.most_common():
         lines.append(f"| {area} | {n / total:.0%} |")
@@ -544,8 +613,8 @@ def markdown(results: list[IngestResult], queued: QueuedResult | None, kind: str
         "",
         "| gateway | accepted/s | per second (min / median / max) | other answers | "
         "CPU µs/msg | RSS at end | at the simulator | drain after load | mean latency | "
-        "client CPU |",
-        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|",
+        "client CPU | other processes |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         ps = r.per_second or [0]
@@ -554,7 +623,8 @@ def markdown(results: list[IngestResult], queued: QueuedResult | None, kind: str
             f"| {r.name} | {r.rate:,.0f} | {min(ps):,} / {statistics.median(ps):,.0f} / "
             f"{max(ps):,} | {other} | {r.us_per_msg:,.0f} | {fmt_bytes(r.rss)} | "
             f"{r.submitted:,} of {r.accepted:,} | {r.drain_seconds:.1f} s | "
-            f"{r.mean_latency_ms:.1f} ms | {r.client_cpu / r.seconds:.0%} of a core |"
+            f"{r.mean_latency_ms:.1f} ms | {r.client_cpu / r.seconds:.0%} of a core | "
+            f"{r.other_cpu / r.wall if r.wall else 0:.0%} of a core |"
         )
     if ours and kannel and kannel.rate:
         lines += [
@@ -568,7 +638,9 @@ def markdown(results: list[IngestResult], queued: QueuedResult | None, kind: str
         "CPU µs/msg: user + system CPU of the gateway processes (ours: one; Kannel: bearerbox "
         "+ smsbox, all threads) from the first measured request until the simulator had every "
         "accepted message, over the accepted messages. The machine has "
-        f"{os.cpu_count()} cores shared by the client, the gateway and the simulator.",
+        f"{os.cpu_count()} cores shared by the client, the gateway and the simulator; "
+        "\"other processes\" is what the rest of the machine used meanwhile (other "
+        "engineers' test runs on this shared VM), which the figures suffer from.",
     ]
     if queued is not None:
         q = queued
@@ -576,21 +648,32 @@ def markdown(results: list[IngestResult], queued: QueuedResult | None, kind: str
             "",
             f"### Ours with a queue ({q.kind})",
             "",
-            f"{q.accepted:,} messages accepted (of {q.target:,} asked) with the SMSC down, in "
-            f"{q.push_seconds:.0f} s ({q.accepted / q.push_seconds:,.0f}/s)"
-            + (f"; other answers: {q.refused}" if q.refused else "") + ".",
+            f"{q.accepted:,} messages queued (of {q.target:,} asked) with the SMSC down: "
+            f"{q.http_accepted:,} through sendsms in {q.http_seconds:.0f} s "
+            f"({q.http_rate:,.0f}/s"
+            + (f"; other answers: {q.refused}" if q.refused else "") + ")"
+            + (f", then {q.filled:,} written straight into the spool by `bench/load.py fill` "
+               f"(SpoolQueue.put in batches of 2,000: same records and fsync, no HTTP) in "
+               f"{q.fill_seconds:.0f} s with the gateway stopped. At the sendsms rate above, "
+               f"{q.target:,} would take {q.target / q.http_rate / 60:.0f} min over HTTP."
+               if q.filled and q.http_rate else "."),
             "",
             "| figure | value |",
             "|---|---:|",
-            f"| RSS empty → queued | {fmt_bytes(q.rss_before)} → {fmt_bytes(q.rss_after)} |",
+            f"| RSS empty → queued (fresh process each, after recovery) | "
+            f"{fmt_bytes(q.rss_before)} → {fmt_bytes(q.rss_after)} |",
             f"| RAM per queued message | {q.ram_per_msg:,.0f} bytes |",
             f"| disk per queued message | {q.disk_per_msg:,.0f} bytes "
             f"({fmt_bytes(q.disk)} under spool-dir) |",
             "| restart → first submit_sm | "
-            + (f"{q.first_submit:.2f} s" if q.first_submit is not None else "none") + " |",
+            + (f"{q.first_submit:.2f} s" if q.first_submit is not None else "none")
+            + (f" (sendsms port open after {q.listening:.2f} s)" if q.listening else "") + " |",
             (f"| drain | {q.drained:,} in {q.drain_seconds:.1f} s = {q.drain_rate:,.0f}/s |"
              if q.drained else "| drain | nothing to drain |"),
             f"| lost | {q.lost:,} |",
+            "",
+            "The drain can count a few more than were queued: the requests in flight when the "
+            "load generator stopped were accepted too.",
             "",
             f"Restart: {q.restart}.",
         ]
@@ -608,18 +691,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds")
     parser.add_argument("--queued", type=int, default=1_000_000,
                         help="messages to queue with the SMSC down (0 = skip)")
+    parser.add_argument("--http-seconds", type=float, default=30.0,
+                        help="at most this long filling the queue through sendsms; a durable "
+                             "spool is then topped up directly")
     parser.add_argument("--drain-timeout", type=float, default=240.0)
     parser.add_argument("--profile", type=float, default=8.0,
                         help="py-spy seconds when ours is slower than Kannel (0 = never)")
     parser.add_argument("--only", choices=("ours", "kannel"), help="one gateway only")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 3 s, 1 s warm-up, 20,000 queued, no docs update")
+                        help="smoke run: 3 s, 1 s warm-up, 20,000 queued (3 s of sendsms), "
+                             "no docs update")
     parser.add_argument("--no-report", action="store_true", help="do not touch BENCHMARKS.md")
     parser.add_argument("--notes", default="", help="a paragraph appended to the section")
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.warmup, args.profile = 3.0, 1.0, 0.0
-        args.queued = min(args.queued, 20_000)
+        args.queued, args.http_seconds = min(args.queued, 20_000), 3.0
         args.no_report = True
 
     base = Path(tempfile.mkdtemp(prefix="passerelle-ingest-"))
@@ -653,7 +740,7 @@ def main(argv: list[str] | None = None) -> int:
         queued = None
         if args.queued and "ours" in names:
             print(f"queueing {args.queued:,} with the SMSC down", flush=True)
-            queued = run_queued(base, args.queued, kind, args.drain_timeout)
+            queued = run_queued(base, args.queued, kind, args.http_seconds, args.drain_timeout)
         text = markdown(results, queued, kind, args, profile)
         print()
         print(text)
