@@ -32,6 +32,7 @@ from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
@@ -251,15 +252,36 @@ class GatewayService(MultiService):
         return SpoolQueue(spool, reactor, weights=weights)
 
     def startService(self) -> None:
-        """Open the spool (if any) first: puts wait for it, takes give nothing until then,
-        so the listeners may start at once."""
+        """Start the children, then open the spool (if any): puts wait for it and takes give
+        nothing until then, so the listeners need not wait; if it cannot be opened,
+        everything stops again."""
+        super().startService()
         open_queue = getattr(self.queue, "open", None)
         if open_queue is not None:
             self.queue_opened: Deferred[None] | None = open_queue()
-            self.queue_opened.addErrback(lambda _: None)  # logged by the queue
+            self.queue_opened.addErrback(self._spool_failed)
         else:
             self.queue_opened = None
-        super().startService()
+
+    #: Stop the reactor when the spool cannot be opened (the process exits rather than
+    #: answer every request with 500); tests sharing a reactor turn it off.
+    stop_reactor_on_fatal = True
+
+    #: Why the service stopped itself (the spool could not be opened), for an exit status.
+    fatal: Failure | None = None
+
+    def _spool_failed(self, failure: Failure) -> None:
+        """No spool (another gateway holds it, no permission, ...): nothing could ever be
+        accepted, so stop listening and, as a process, exit."""
+        self.fatal = failure
+        log.critical(
+            "cannot open the spool {dir}: {error}; stopping",
+            dir=getattr(getattr(self.queue, "spool", None), "directory", ""),
+            error=failure.getErrorMessage(),
+        )
+        d = self.stopService()
+        if self.stop_reactor_on_fatal:
+            d.addBoth(lambda _: self.reactor.stop() if self.reactor.running else None)
 
     def _is_online(self, key: int) -> bool:
         return self.links[key].online

@@ -107,3 +107,21 @@ def test_spooled_messages_survive_a_restart_and_are_delivered(
     yield third.queue_opened
     assert third.queue.queued == 0  # acked: nothing replayed
     yield third.stopService()
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_spool_held_by_another_gateway_stops_the_second_one(
+    tmp_path: Path, services: list[GatewayService]
+) -> Any:
+    spool = tmp_path / "spool"
+    first = GatewayService(load_config_text(conf(free_port(), spool)), reactor)
+    services.append(first)
+    first.startService()
+    yield first.queue_opened
+    second = GatewayService(load_config_text(conf(free_port(), spool)), reactor)
+    second.stop_reactor_on_fatal = False  # the test's reactor is shared
+    services.append(second)
+    second.startService()
+    yield until(lambda: not second.running)
+    assert second.admin is not None and second.admin.port is None  # listeners closed
+    assert first.running and first.queue.opened
