@@ -3,12 +3,19 @@ oldest age the status page shows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
+from typing import Any
+
 import pytest
+import pytest_twisted
+from twisted.internet import defer, reactor, task
 from twisted.internet.task import Clock
 
 from gateway.lanes import LaneScheduler, lane_of
 from gateway.message import UNSET, Message, new_id
 from gateway.queue import MemoryQueue
+from gateway.throttle import TokenBucket
+from tests.gateway.test_dispatch import Gateway, Sim, until
 
 
 def message(priority: int, created: float = 0.0) -> Message:
@@ -84,3 +91,33 @@ def test_depth_and_oldest_age_per_lane() -> None:
     assert first.priority == 2
     queue.release(second)
     assert queue.oldest_age(0) == 15.0
+
+
+# end to end over loopback: an OTP behind a throttled bulk backlog
+
+
+@pytest.fixture
+def stoppers() -> Generator[list[Callable[[], Any]], None, None]:
+    todo: list[Callable[[], Any]] = []
+    yield todo
+    for stop in reversed(todo):
+        pytest_twisted.blockon(defer.maybeDeferred(stop))
+
+
+@pytest_twisted.inlineCallbacks
+def test_an_otp_overtakes_a_throttled_bulk_backlog(stoppers: list[Any]) -> Any:
+    sim = Sim()
+    stoppers.append(sim.stop)
+    gw = Gateway([sim.port])
+    gw.links[0].bucket = TokenBucket(50.0, reactor.seconds)
+    stoppers.append(gw.stop)
+    gw.start()
+    yield until(lambda: gw.links[0].online)
+    gw.put(2000, priority=0)
+    yield task.deferLater(reactor, 0.3, lambda: None)
+    otp = gw.put(1, priority=3, receiver="4679999999")[0]
+    put_at = reactor.seconds()
+    yield until(lambda: otp.id in gw.events.submitted_ids, timeout=5)
+    waited = reactor.seconds() - put_at
+    assert waited < 0.3, waited  # a few token intervals (20 ms each), not 40 s of backlog
+    assert gw.queue.depth(0) > 1900
