@@ -243,10 +243,17 @@ class GatewayService(MultiService):
         kannel = config.core.sms_outgoing_queue_limit
         if kannel is not None and kannel > 0:
             limit = min(limit, kannel)
+        # Messages carry the user's `name` (dlr-url %n), so that is the spool's owner.
+        owner_caps = {
+            user.name: user.spool_max_bytes
+            for user in config.users
+            if user.spool_max_bytes is not None
+        }
         spool = Spool(
             passerelle.spool_dir,
             max_bytes=passerelle.spool_max_bytes,
             max_records=max(1, limit),
+            owner_max_bytes=owner_caps,
             reactor=reactor,
         )
         return SpoolQueue(spool, reactor, weights=weights)

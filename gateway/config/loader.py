@@ -65,7 +65,9 @@ OUR_GROUPS: Final = {
         "log-max-bytes log-max-files redis simulator-port lane-weights default-lane dlr-ttl "
         "dlr-max-entries".split()
     ),
-    "passerelle-user": frozenset("username default-lane max-lane forced-lane".split()),
+    "passerelle-user": frozenset(
+        "username default-lane max-lane forced-lane spool-max-bytes".split()
+    ),
 }
 
 #: dlr-storage values Kannel 1.4.5 knows (dlr.c), and the ones Passerelle implements.
@@ -578,7 +580,7 @@ def _user(g: _Group, default_lane: int, lanes: _Group | None) -> SendsmsUser | N
     g.classify_rest()
     extra: dict[str, Any] = {"default_lane": default_lane}
     if lanes is not None:
-        for attr in ("default_lane", "max_lane", "forced_lane"):
+        for attr in ("default_lane", "max_lane", "forced_lane", "spool_max_bytes"):
             if attr in lanes.values:
                 extra[attr] = lanes.values[attr]
         g.locations.update((k, v) for k, v in lanes.locations.items() if k != "username")
@@ -781,6 +783,9 @@ def _lanes_of(g: _Group) -> None:
     g.integer("default-lane", low=0, high=3)
     g.integer("max-lane", low=0, high=3)
     g.integer("forced-lane", low=0, high=3)
+    cap = g.size("spool-max-bytes")
+    if cap is not None and cap < 1:
+        g.error("must be at least 1 byte", "spool-max-bytes", g.raw.entries["spool-max-bytes"])
     g.classify_rest()
 
 

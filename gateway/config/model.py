@@ -363,6 +363,9 @@ class SendsmsUser:
     max_lane: int = field(default=3, metadata=_ours())
     #: When set, every request of this user goes to this lane whatever it asks.
     forced_lane: int | None = field(default=None, metadata=_ours())
+    #: Spool bytes this user's unsent messages may hold (its requests get 503 past it);
+    #: None: only the global `spool-max-bytes`.
+    spool_max_bytes: int | None = field(default=None, metadata=_ours())
     location: Location | None = _location()
     locations: Mapping[str, Location] = _locations()
 

@@ -29,7 +29,7 @@ __all__ = ["render_config", "render_value", "MASK"]
 #: What a password is shown as.
 MASK = "****"
 
-_LANE_FIELDS = ("default_lane", "max_lane", "forced_lane")
+_LANE_FIELDS = ("default_lane", "max_lane", "forced_lane", "spool_max_bytes")
 
 
 def render_value(value: Any) -> str:

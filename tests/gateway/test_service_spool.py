@@ -14,7 +14,7 @@ from twisted.internet import defer, reactor
 
 from gateway.config import default_config_path, load_config, load_config_text
 from gateway.message import Message, new_id
-from gateway.queue import MemoryQueue
+from gateway.queue import MemoryQueue, QueueFull
 from gateway.service import GatewayService, uses_spool
 from gateway.spool_queue import SpoolQueue
 from protocols.smpp.simulator import SimulatorConfig, SimulatorFactory, listen
@@ -125,3 +125,44 @@ def test_a_spool_held_by_another_gateway_stops_the_second_one(
     yield until(lambda: not second.running)
     assert second.admin is not None and second.admin.port is None  # listeners closed
     assert first.running and first.queue.opened
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_user_spool_cap_refuses_only_that_user(tmp_path: Path) -> Any:
+    text = conf(free_port(), tmp_path / "spool") + textwrap.dedent(
+        """
+        group = smsbox
+        bearerbox-host = 127.0.0.1
+
+        group = sendsms-user
+        username = bulk
+        password = x
+
+        group = passerelle-user
+        username = bulk
+        spool-max-bytes = 1K
+
+        group = sendsms-user
+        username = otp
+        password = y
+        """
+    )
+    config = load_config_text(text)
+    assert {u.username: u.spool_max_bytes for u in config.users} == {"bulk": 1024, "otp": None}
+    service = GatewayService(config, reactor)
+    queue = service.queue
+    assert isinstance(queue, SpoolQueue)
+    yield queue.open()
+    try:
+        bulk = messages(3)
+        for m in bulk:
+            m.username = "bulk"
+        yield queue.put(bulk)
+        more = messages(5)
+        for m in more:
+            m.username = "bulk"
+        with pytest.raises(QueueFull):
+            queue.put(more)
+        yield queue.put(messages(20))  # "tester"-owned: only the global cap applies
+    finally:
+        yield queue.close()
