@@ -71,8 +71,8 @@ def _port(listening: Any) -> int | None:
 def run(path: str | None, *, reactor: Any = None, out: TextIO | None = None) -> int:
     """Run the gateway from `path` (default: the embedded configuration) until stopped.
 
-    Returns the exit status: 0 after a clean stop, 1 for an invalid configuration or a
-    port that cannot be opened.
+    Returns the exit status: 0 after a clean stop, 1 for an invalid configuration, a port
+    that cannot be opened, or a spool that cannot be opened (held by another gateway, ...).
     """
     from gateway.config import ConfigError, default_config_path, load_config
 
@@ -127,4 +127,7 @@ def run(path: str | None, *, reactor: Any = None, out: TextIO | None = None) -> 
 
     reactor.callWhenRunning(start)
     reactor.run()
+    if service.fatal is not None:
+        print(f"passerelle run: {service.fatal.getErrorMessage()}", file=sys.stderr)
+        return 1
     return status["code"]
