@@ -132,6 +132,9 @@ class ScanResult:
     skipped_bytes: int = 0
     #: Damaged regions skipped in the middle of the segment.
     damaged_regions: int = 0
+    #: False when a prefix scan stopped early; ``next_offset`` is where to go on.
+    complete: bool = True
+    next_offset: int = 0
 
 
 def _resync(buf: bytes, start: int, lane: int) -> int:
@@ -144,14 +147,19 @@ def _resync(buf: bytes, start: int, lane: int) -> int:
     return -1
 
 
-def scan_segment(buf: bytes, acked: set[int], lane: int) -> ScanResult:
-    """Index a whole segment: every intact record not in ``acked``.
+def scan_segment(
+    buf: bytes, acked: set[int], lane: int, base: int = 0, final: bool = True
+) -> ScanResult:
+    """Index a segment from file offset ``base`` (``buf`` holds the file from there): every
+    intact record not in ``acked``.
 
-    A record that does not decode is either a torn tail (nothing intact follows: the caller
-    truncates at ``valid_end``) or a damaged region in the middle (an intact record follows:
-    we skip to it and count the damage).  Recovery never raises on bad data.
+    With ``final`` (``buf`` runs to the end of the file), a record that does not decode is
+    either a torn tail (nothing intact follows: the caller truncates at ``valid_end``) or a
+    damaged region in the middle (an intact record follows: we skip to it and count the
+    damage).  Without it (a prefix read so that ``open`` can fire early) the scan stops at the
+    first record it cannot decode whole and says where to go on.  Never raises on bad data.
     """
-    result = ScanResult()
+    result = ScanResult(valid_end=base, next_offset=base)
     entries = result.entries
     owner_bytes = result.owner_bytes
     mv = memoryview(buf)
@@ -178,6 +186,9 @@ def scan_segment(buf: bytes, acked: set[int], lane: int) -> ScanResult:
             ):
                 end = -1
         if end < 0:
+            if not final:
+                result.complete = False
+                break
             nxt = _resync(buf, off + 1, lane)
             if nxt < 0:
                 break
@@ -186,9 +197,9 @@ def scan_segment(buf: bytes, acked: set[int], lane: int) -> ScanResult:
             off = nxt
             continue
         result.records += 1
-        if off not in acked:
+        if base + off not in acked:
             size = end - off
-            append(off << 32 | size)
+            append((base + off) << 32 | size)
             start = off + HEADER_SIZE
             if olen != len(owner) or not startswith(owner, start):
                 if owner_total:
@@ -197,7 +208,8 @@ def scan_segment(buf: bytes, acked: set[int], lane: int) -> ScanResult:
                 owner_total = 0
             owner_total += size
         off = end
-        result.valid_end = end
+        result.valid_end = base + end
+    result.next_offset = base + off
     if owner_total:
         owner_bytes[owner] = owner_bytes.get(owner, 0) + owner_total
     return result

@@ -54,6 +54,9 @@ log = logging.getLogger(__name__)
 _SEG_SUFFIX = ".seg"
 _ACK_SUFFIX = ".ack"
 _LOW32 = 0xFFFFFFFF
+#: open() indexes this much of each lane's oldest segment before it fires (~5,000 records of
+#: 200 bytes, ~15 ms per lane); the rest is indexed in the background.
+FIRST_SCAN_BYTES = 2**20
 
 
 class SpoolFull(Exception):
@@ -91,6 +94,7 @@ class _Segment:
         "count",
         "taken",
         "compacting",
+        "scan_pos",
     )
 
     def __init__(self, lane_dir: Path, seq: int, gen: int = 0) -> None:
@@ -103,6 +107,8 @@ class _Segment:
         self.taken = 0
         #: True while a compaction rewrites it: nothing is taken from it meanwhile.
         self.compacting = False
+        #: Where recovery goes on in a segment indexed only in part so far.
+        self.scan_pos = 0
         self.fd: int | None = None
         self.ack_fd: int | None = None
         #: Bytes assigned in the segment file (committed or pending).
@@ -280,7 +286,8 @@ class Spool:
         return self._owner_bytes.get(owner, 0)
 
     def depth(self, lane: int) -> int:
-        """Takeable records in the lane (indexed, not taken)."""
+        """Records waiting in the lane (indexed, not taken).  ``take`` serves fewer while a
+        segment ahead of them is still being recovered or compacted: see :meth:`takeable`."""
         return self._lanes[lane].depth
 
     def oldest_age(self, lane: int, now: float) -> float | None:
@@ -327,9 +334,17 @@ class Spool:
             self._discover(ln)
         self._recovering = True
         first = [
-            self._scan(ln, next(iter(ln.segments.values()))) for ln in self._lanes if ln.segments
+            self._scan(ln, next(iter(ln.segments.values())), FIRST_SCAN_BYTES)
+            for ln in self._lanes
+            if ln.segments
         ]
-        await defer.gatherResults(first, consumeErrors=True)
+        try:
+            await defer.gatherResults(first, consumeErrors=True)
+        except BaseException:
+            # Leave nothing running or locked behind a failed open (close() must not hang).
+            self._recovering = False
+            self._shutdown()
+            raise
         # Recovery continues on its own; errors are logged, never raised into the gateway.
         self._reactor.callLater(0, self._scan_next)
 
@@ -383,9 +398,16 @@ class Spool:
             self._fsync_dir(ln.path)
         ln.next_seq = max(seqs, default=0) + 1
 
-    def _scan(self, ln: _Lane, seg: _Segment) -> Deferred[None]:
+    def _scan(self, ln: _Lane, seg: _Segment, prefix: int | None = None) -> Deferred[None]:
         d = deferToThreadPool(
-            self._reactor, self._scan_pool, _scan_files, seg, ln.index, self._fsync_fn
+            self._reactor,
+            self._scan_pool,
+            _scan_files,
+            seg,
+            ln.index,
+            self._fsync_fn,
+            seg.scan_pos,
+            prefix,
         )
         d.addCallback(self._install_scan, ln, seg)
         return d
@@ -396,25 +418,20 @@ class Spool:
         """Reactor side of a segment scan: index it and count it against the caps."""
         fd, ack_size, result, truncated = found
         if not self._opened:  # crashed or closed meanwhile
-            os.close(fd)
+            if seg.fd is None:
+                os.close(fd)
             return
         seg.fd = fd
-        seg.waiting = result.entries
-        seg.head = 0
-        seg.live = len(result.entries)
-        seg.count = result.records
-        seg.size = result.valid_end
-        disk = seg.size + max(ack_size, ACK_SIZE * result.records)
-        self.bytes_used += disk - seg.disk
-        seg.disk = disk
-        self.records += seg.live
+        seg.waiting.extend(result.entries)
+        found_live = len(result.entries)
+        seg.live += found_live
+        seg.count += result.records
+        ln.depth += found_live
+        self.records += found_live
         for owner, size in result.owner_bytes.items():
             name = owner.decode("utf-8", "replace")
             self._owner_bytes[name] = self._owner_bytes.get(name, 0) + size
-        ln.depth += seg.live
-        seg.scanned = True
         self.damaged_bytes += result.skipped_bytes
-        self.truncated_bytes += truncated
         if result.damaged_regions:
             log.warning(
                 "spool %s: skipped %d damaged bytes in %d region(s)",
@@ -422,12 +439,22 @@ class Spool:
                 result.skipped_bytes,
                 result.damaged_regions,
             )
+        if not result.complete:  # a prefix: the background scan goes on from here
+            seg.scan_pos = result.next_offset
+            if found_live:
+                self._notify()
+            return
+        seg.scanned = True
+        seg.size = result.valid_end
+        disk = seg.size + max(ack_size, ACK_SIZE * seg.count)
+        self.bytes_used += disk - seg.disk
+        seg.disk = disk
+        self.truncated_bytes += truncated
         if truncated:
             log.warning("spool %s: truncated a torn tail of %d bytes", seg.path, truncated)
         if seg.live == 0:
             self._delete(ln, seg)
-        if seg.live:
-            self._notify()
+        self._notify()  # its records, or the younger ones it was holding back
 
     def _scan_next(self) -> None:
         """Index the next unscanned segment (oldest lane-segment first, lanes in turn)."""
@@ -662,12 +689,30 @@ class Spool:
 
     # ----------------------------------------------------------------- wait
     def wait(self) -> Deferred[None]:
-        """Fires when some lane has a takeable record (at once if one has)."""
-        if any(ln.depth for ln in self._lanes):
+        """Fires when some lane has a record ``take`` would return now (at once if one has).
+
+        Not the same as ``depth > 0``: while recovery has not reached a segment, or while a
+        segment is being compacted, younger records are counted in ``depth`` but not served
+        (order first), and a dispatcher looping on ``wait`` must not spin meanwhile."""
+        if any(self.takeable(ln.index) for ln in self._lanes):
             return defer.succeed(None)
         d: Deferred[None] = Deferred()
         self._waiters.append(d)
         return d
+
+    def takeable(self, lane: int) -> bool:
+        """True if ``take(lane, 1)`` would return a record now."""
+        ln = self._lanes[lane]
+        if ln.released:
+            return not ln.segments[ln.released[0][0]].compacting
+        for seg in ln.segments.values():
+            if seg.compacting:
+                return False
+            if seg.head < len(seg.waiting):
+                return True
+            if not seg.scanned:
+                return False
+        return False
 
     def _notify(self) -> None:
         if self._waiters:
@@ -936,39 +981,44 @@ class Spool:
 
 
 def _scan_files(
-    seg: _Segment, lane: int, fsync: Callable[[int], None]
+    seg: _Segment, lane: int, fsync: Callable[[int], None], start: int, prefix: int | None
 ) -> tuple[int, int, ScanResult, int]:
-    """Recovery thread: read one segment and its acks, index it, truncate a torn tail."""
-    fd = os.open(seg.path, os.O_RDWR)
+    """Recovery thread: read a segment from ``start`` (only ``prefix`` bytes if given) and
+    its acks, index it, and truncate a torn tail once the scan reaches the end."""
+    opened = seg.fd is None
+    fd = os.open(seg.path, os.O_RDWR) if seg.fd is None else seg.fd
     try:
-        data = _read_all(fd)
+        size = os.fstat(fd).st_size
+        final = prefix is None or start + prefix >= size
+        data = _read_all(fd, start, size if final else start + prefix)
         try:
             with open(seg.ack_path, "rb") as f:
                 ack_data = f.read()
         except FileNotFoundError:
             ack_data = b""
-        result = scan_segment(data, parse_acks(ack_data), lane)
-        truncated = len(data) - result.valid_end
-        if truncated:
-            os.ftruncate(fd, result.valid_end)
-            fsync(fd)
-        if len(ack_data) % ACK_SIZE:  # a torn ack entry: realign so new entries stay readable
-            with open(seg.ack_path, "r+b") as f:
-                f.truncate(len(ack_data) - len(ack_data) % ACK_SIZE)
-                f.flush()
-                fsync(f.fileno())
+        result = scan_segment(data, parse_acks(ack_data), lane, base=start, final=final)
+        truncated = 0
+        if final:
+            truncated = size - result.valid_end
+            if truncated:
+                os.ftruncate(fd, result.valid_end)
+                fsync(fd)
+            if len(ack_data) % ACK_SIZE:  # a torn ack entry: realign so new ones stay readable
+                with open(seg.ack_path, "r+b") as f:
+                    f.truncate(len(ack_data) - len(ack_data) % ACK_SIZE)
+                    f.flush()
+                    fsync(f.fileno())
         return fd, len(ack_data) - len(ack_data) % ACK_SIZE, result, truncated
     except BaseException:
-        os.close(fd)
+        if opened:
+            os.close(fd)
         raise
 
 
-def _read_all(fd: int) -> bytes:
-    size = os.fstat(fd).st_size
+def _read_all(fd: int, offset: int, end: int) -> bytes:
     chunks = []
-    offset = 0
-    while offset < size:
-        chunk = os.pread(fd, size - offset, offset)
+    while offset < end:
+        chunk = os.pread(fd, end - offset, offset)
         if not chunk:
             break
         chunks.append(chunk)

@@ -79,8 +79,13 @@ async def test_no_compaction_while_a_record_of_it_is_taken(tmp_path: Path) -> No
         await spool.flush()
         assert spool.compactions == 0  # mine[0] is out at an SMSC
         spool.release(mine[0])
+        # Compacting now: its record is not served meanwhile, and wait() does not spin.
+        assert spool.depth(0) == 1 and not spool.takeable(0) and spool.take(0, 5) == []
+        woken = spool.wait()
+        assert not woken.called
         await spool.flush()
-        assert spool.compactions == 1
+        assert spool.compactions == 1 and woken.called
+        assert [r.offset for r, _ in spool.take(0, 5)] == [0]
     finally:
         await spool.close()
 

@@ -4,13 +4,16 @@ dropped, damage in the middle is skipped; open() streams; RAM per queued record 
 from __future__ import annotations
 
 import gc
+import threading
 import tracemalloc
 from pathlib import Path
 
+import pytest
 import pytest_twisted
 from twisted.internet import reactor, task
 
 from storage.spool import Spool
+from storage.spool import spool as spool_module
 from storage.spool.codec import HEADER_SIZE
 
 
@@ -99,7 +102,9 @@ async def test_close_persists_acks_and_reopen_appends_to_a_new_segment(tmp_path:
 
 
 @pytest_twisted.ensureDeferred
-async def test_open_fires_before_later_segments_are_scanned(tmp_path: Path) -> None:
+async def test_open_fires_before_later_segments_are_scanned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spool = await opened(tmp_path, segment_bytes=4096)
     for i in range(10):
         await spool.append([(0, "u", b"%03d" % (i * 50 + j) + b"." * 60) for j in range(50)])
@@ -107,6 +112,16 @@ async def test_open_fires_before_later_segments_are_scanned(tmp_path: Path) -> N
     segments = sorted((tmp_path / "lane-0").glob("*.seg"))
     assert len(segments) > 5
 
+    # Hold the background scan of the later segments until the test has looked.
+    gate = threading.Event()
+    real_scan = spool_module._scan_files
+
+    def gated_scan(seg, *args):  # type: ignore[no-untyped-def]
+        if seg.seq != 1:
+            gate.wait(10)
+        return real_scan(seg, *args)
+
+    monkeypatch.setattr(spool_module, "_scan_files", gated_scan)
     again = Spool(tmp_path, max_bytes=10**9, segment_bytes=4096, reactor=reactor)
     try:
         await again.open()
@@ -114,13 +129,21 @@ async def test_open_fires_before_later_segments_are_scanned(tmp_path: Path) -> N
         assert again.recovering
         first = again.depth(0)
         assert 0 < first < 500
+        await again.append([(0, "u", b"new")])
+        assert again.depth(0) == first + 1
         head = drain(again, 0)
         assert [p[:3] for p in head] == [b"%03d" % i for i in range(first)]
+        # The new record waits behind the segments not indexed yet, and wait() does not spin.
+        assert again.depth(0) == 1 and not again.takeable(0) and again.take(0, 5) == []
+        woken = again.wait()
+        assert not woken.called
+        gate.set()
         await again.recovered()
-        assert not again.recovering
+        assert not again.recovering and woken.called
         rest = drain(again, 0)
-        assert [p[:3] for p in head + rest] == [b"%03d" % i for i in range(500)]
+        assert [p[:3] for p in head + rest] == [b"%03d" % i for i in range(500)] + [b"new"]
     finally:
+        gate.set()
         await again.close()
 
 
@@ -188,3 +211,38 @@ async def test_ram_per_queued_record_is_under_100_bytes(tmp_path: Path) -> None:
     appended = await traced_bytes_per_record(small, append)
     print(f"RAM per queued record: {recovered:.1f} B recovered, {appended:.1f} B appended")
     assert recovered < 100 and appended < 100
+
+
+@pytest_twisted.ensureDeferred
+async def test_open_fires_after_a_prefix_of_a_big_oldest_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = await opened(tmp_path, segment_bytes=2**16)
+    await spool.append([(0, "u", b"%04d" % i + b"-" * 70) for i in range(600)])
+    await spool.close()
+    # A prefix that ends in the middle of a record: that record is not a torn tail.
+    monkeypatch.setattr(spool_module, "FIRST_SCAN_BYTES", 1000)
+    gate = threading.Event()
+    real_scan = spool_module._scan_files
+
+    def gated_scan(seg, lane, fsync, start, prefix):  # type: ignore[no-untyped-def]
+        if prefix is None:
+            gate.wait(10)
+        return real_scan(seg, lane, fsync, start, prefix)
+
+    monkeypatch.setattr(spool_module, "_scan_files", gated_scan)
+    again = Spool(tmp_path, max_bytes=10**9, segment_bytes=2**16, reactor=reactor)
+    try:
+        await again.open()
+        first = again.depth(0)
+        assert 0 < first < 1000 // 99 + 1
+        head = drain(again, 0)
+        assert not again.takeable(0)
+        gate.set()
+        await again.recovered()
+        rest = drain(again, 0)
+        assert [p[:4] for p in head + rest] == [b"%04d" % i for i in range(600)]
+        assert again.truncated_bytes == 0 and again.damaged_bytes == 0
+    finally:
+        gate.set()
+        await again.close()
