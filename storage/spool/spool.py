@@ -332,6 +332,13 @@ class Spool:
         self._opened = True
         for ln in self._lanes:
             self._discover(ln)
+        extra = [
+            p.name
+            for p in self.directory.glob("lane-*")
+            if p.name[5:].isdigit() and int(p.name[5:]) >= len(self._lanes) and any(p.iterdir())
+        ]
+        if extra:
+            log.error("spool %s: %s ignored (lanes=%d)", self.directory, extra, len(self._lanes))
         self._recovering = True
         first = [
             self._scan(ln, next(iter(ln.segments.values())), FIRST_SCAN_BYTES)
@@ -841,6 +848,9 @@ class Spool:
 
     def _committed(self, _: None, batch: _Batch) -> None:
         """Reactor side: the batch is durable; index its records and answer its appends."""
+        if not self._opened:  # _crash() ran meanwhile: its fds are closed, numbers reused
+            self._abandon(batch)
+            return
         self.commits += 1
         for _ln, seg in batch.deletes:
             self.bytes_used -= seg.disk
@@ -870,6 +880,9 @@ class Spool:
         """The disk refused: the appends fail (the client gets a 503), their reservations are
         returned, and their segments are closed for writing (their tails may be torn)."""
         log.error("spool: group commit failed: %s", failure.getErrorMessage())
+        if not self._opened:
+            self._abandon(batch)
+            return
         for pending in batch.appends:
             for seg, _packed in pending.entries:
                 seg.live -= 1
@@ -886,6 +899,15 @@ class Spool:
             self._install_compaction(job)  # a finished one is installed, else nothing changed
         for pending in batch.appends:
             pending.deferred.errback(failure)
+
+    def _abandon(self, batch: _Batch) -> None:
+        """A commit that ended after the spool was dropped: close only what it opened."""
+        for job in batch.compactions:
+            if job.new_fd is not None:
+                os.close(job.new_fd)
+        for _ln, seg in batch.creates:
+            if seg.fd is not None and seg.seq not in _ln.segments:
+                os.close(seg.fd)
 
     def _commit_done(self, _: object) -> None:
         self._committing = False
