@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import inspect
 import os
 import shutil
 import signal
@@ -78,7 +79,7 @@ box-allow-ip = 127.0.0.1
 log-file = {workdir}/bearerbox.log
 log-level = 2
 dlr-storage = internal
-sms-outgoing-queue-limit = -1
+sms-outgoing-queue-limit = 20000000
 
 group = smsc
 smsc = smpp
@@ -177,25 +178,58 @@ class Gateway:
         return process
 
 
-def write_conf(workdir: Path, smsc_port: int, ours: bool) -> tuple[Path, int]:
+def write_conf(workdir: Path, smsc_port: int, ours: bool,
+               spool: bool = True) -> tuple[Path, int]:
     sendsms_port = free_port()
     text = KANNEL_CONF.format(
         admin_port=free_port(), box_port=free_port(), smsc_port=smsc_port,
         sendsms_port=sendsms_port, workdir=workdir, window=WINDOW,
     )
     if ours:
-        text += PASSERELLE_GROUP.format(workdir=workdir)
+        group = PASSERELLE_GROUP.format(workdir=workdir)
+        if not spool:  # no spool-dir: the in-memory queue
+            group = "\n".join(line for line in group.splitlines()
+                              if not line.startswith("spool-dir"))
+        text += group
     conf = workdir / "kannel.conf"
     conf.write_text(text, encoding="utf-8")
     return conf, sendsms_port
 
 
-def start_ours(workdir: Path, conf: Path, sendsms_port: int) -> Gateway:
+#: `python -c` prelude for the what-if row: the same gateway with the spool's group-commit
+#: wait (`Spool(commit_wait=...)`, not a config key) replaced by the first argument.
+COMMIT_WAIT_WRAPPER = """
+import runpy, sys
+import storage.spool.spool as spool
+wait = float(sys.argv.pop(1))
+original = spool.Spool.__init__
+def patched(self, *args, **kw):
+    kw["commit_wait"] = wait
+    original(self, *args, **kw)
+spool.Spool.__init__ = patched
+sys.argv[0] = "passerelle"
+runpy.run_module("gateway", run_name="__main__")
+"""
+
+
+def spool_commit_wait() -> float | None:
+    """The spool's default group-commit wait, None if it has no such parameter."""
+    try:
+        from storage.spool import Spool
+    except ImportError:
+        return None
+    parameter = inspect.signature(Spool.__init__).parameters.get("commit_wait")
+    return None if parameter is None else float(parameter.default)
+
+
+def start_ours(workdir: Path, conf: Path, sendsms_port: int,
+               commit_wait: float | None = None) -> Gateway:
     gateway = Gateway("Passerelle", workdir, sendsms_port, conf)
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONHASHSEED="0")
-    process = gateway._spawn(
-        "passerelle", [sys.executable, "-m", "gateway", "run", "--config", str(conf)], env=env
-    )
+    argv = [sys.executable, "-m", "gateway", "run", "--config", str(conf)]
+    if commit_wait is not None:
+        argv[1:3] = ["-c", COMMIT_WAIT_WRAPPER, str(commit_wait)]
+    process = gateway._spawn("passerelle", argv, env=env)
     try:
         wait_until("our sendsms port", lambda: accepts(sendsms_port), processes=[process])
     except BaseException:
@@ -331,16 +365,24 @@ def machine_busy() -> float:
 
 
 def run_ingest(name: str, base: Path, duration: float, warmup: float,
-               profile_seconds: float = 0.0, tag: str = "") -> tuple[IngestResult, str]:
-    ours = name == "ours"
+               profile_seconds: float = 0.0, tag: str = "",
+               commit_wait: float = 0.0) -> tuple[IngestResult, str]:
+    ours = name.startswith("ours")
     workdir = base / (tag or name)
     workdir.mkdir()
     sim = Simulator(workdir, "--account", "bench:secret")
     gateway: Gateway | None = None
     profile = ""
     try:
-        conf, port = write_conf(workdir, sim.port, ours)
-        gateway = (start_ours if ours else start_kannel)(workdir, conf, port)
+        conf, port = write_conf(workdir, sim.port, ours, spool=name != "ours-memory")
+        if name == "ours-commit-wait":
+            gateway = start_ours(workdir, conf, port, commit_wait=commit_wait)
+            gateway.name = (f"Passerelle, what-if: spool commit_wait = {commit_wait:g} s "
+                            f"(default {spool_commit_wait():g})")
+        else:
+            gateway = (start_ours if ours else start_kannel)(workdir, conf, port)
+        if name == "ours-memory":
+            gateway.name = "Passerelle, in-memory queue (no spool-dir)"
         result = drive(gateway, sim, duration, warmup)
         if profile_seconds:
             profile = pyspy_profile(gateway, profile_seconds, base)
@@ -436,6 +478,7 @@ def run_queued(base: Path, count: int, kind: str, http_seconds: float,
             filled_info = fill(conf, count - http_accepted, text=TEXT, batch=2000)
             if "error" in filled_info:
                 print(f"  warning: direct fill failed: {filled_info['error']}", flush=True)
+                filled = int(filled_info.get("count", 0))
             else:
                 filled, fill_seconds = int(filled_info["count"]), float(filled_info["seconds"])
                 print(f"  filled {filled:,} more directly in {fill_seconds:.1f} s", flush=True)
@@ -633,6 +676,22 @@ def markdown(results: list[IngestResult], queued: QueuedResult | None, kind: str
             f"{ours.us_per_msg / kannel.us_per_msg:.2f}× CPU per message** "
             "(goal: ≥ 1.0× accepted/s while durable).",
         ]
+        memory = next((r for r in results if "in-memory" in r.name), None)
+        if memory is not None:
+            lines[-1] += (f" Without the spool: {memory.rate / kannel.rate:.2f}× accepted/s, "
+                          f"{memory.us_per_msg / kannel.us_per_msg:.2f}× CPU per message.")
+    if ours:
+        share = ours.cpu / ours.wall if ours.wall else 0.0
+        lines += [
+            "",
+            f"What limits ours: each client waits for its answer, so accepted/s = "
+            f"{CONNECTIONS} connections / latency. Ours answered in {ours.mean_latency_ms:.1f} ms "
+            f"on average while its one process used {share:.0%} of one core "
+            f"({ours.us_per_msg:,.0f} µs/msg); a single Python process cannot go past "
+            f"1 s / CPU per message = {1e6 / ours.us_per_msg:,.0f}/s however short the "
+            "latency, and Kannel spreads its work over two processes and many threads "
+            "(both cores).",
+        ]
     lines += [
         "",
         "CPU µs/msg: user + system CPU of the gateway processes (ours: one; Kannel: bearerbox "
@@ -698,12 +757,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=float, default=8.0,
                         help="py-spy seconds when ours is slower than Kannel (0 = never)")
     parser.add_argument("--only", choices=("ours", "kannel"), help="one gateway only")
+    parser.add_argument("--what-if-commit-wait", type=float, default=0.0, metavar="SECONDS",
+                        help="also measure ours with the spool's group-commit wait set to "
+                             "this (default 0: commit as soon as the writer is free); "
+                             "-1 = skip")
+    parser.add_argument("--no-memory-row", dest="memory_row", action="store_false",
+                        help="do not also measure ours without spool-dir (in-memory queue)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 3 s, 1 s warm-up, 20,000 queued (3 s of sendsms), "
                              "no docs update")
     parser.add_argument("--no-report", action="store_true", help="do not touch BENCHMARKS.md")
     parser.add_argument("--notes", default="", help="a paragraph appended to the section")
     args = parser.parse_args(argv)
+    if args.what_if_commit_wait is not None and args.what_if_commit_wait < 0:
+        args.what_if_commit_wait = None
     if args.quick:
         args.duration, args.warmup, args.profile = 3.0, 1.0, 0.0
         args.queued, args.http_seconds = min(args.queued, 20_000), 3.0
@@ -718,11 +785,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"our queue: {kind}", flush=True)
         results: list[IngestResult] = []
         names = ["ours", "kannel"] if args.only is None else [args.only]
+        if is_durable(kind) and args.memory_row and "ours" in names:
+            names.insert(1, "ours-memory")
+        if (is_durable(kind) and args.what_if_commit_wait is not None and "ours" in names
+                and spool_commit_wait() is not None):
+            names.insert(1, "ours-commit-wait")
         if "kannel" in names and not (BEARERBOX.exists() and SMSBOX.exists()):
             print("Kannel is not installed (apt-get install kannel): measuring ours only")
             names.remove("kannel")
         for name in names:
-            result, _ = run_ingest(name, base, args.duration, args.warmup)
+            result, _ = run_ingest(name, base, args.duration, args.warmup,
+                                   commit_wait=args.what_if_commit_wait or 0.0)
             results.append(result)
             print(f"{result.name}: {result.accepted:,} accepted in {result.seconds:.1f} s = "
                   f"{result.rate:,.0f}/s; {result.us_per_msg:,.0f} µs CPU/msg; RSS "
@@ -730,7 +803,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"other {result.other}", flush=True)
         profile = ""
         ours = next((r for r in results if r.name == "Passerelle"), None)
-        kannel = next((r for r in results if r.name != "Passerelle"), None)
+        kannel = next((r for r in results if r.name.startswith("Kannel")), None)
         if ours and kannel:
             print(f"ratio ours/Kannel: {ours.rate / kannel.rate:.2f}x", flush=True)
         if args.profile and ours and (kannel is None or ours.rate < kannel.rate):

@@ -305,6 +305,7 @@ def fill_main(argv: list[str]) -> int:
             ]
             await queue.put(batch)
             done += size
+            result["count"] = done
         result.update(queue=type(queue).__name__, count=done,
                       seconds=round(time.perf_counter() - started, 3))
         await queue.close()
@@ -451,8 +452,9 @@ def run_load(url: str, connections: int = 16, duration: float = 0.0, count: int 
     def watch() -> None:
         assert process.stderr is not None
         for line in process.stderr:
-            if line.strip() == "warm" and on_warm is not None:
-                on_warm()
+            if line.strip() == "warm":
+                if on_warm is not None:
+                    on_warm()
             else:
                 errors.append(line)
 
