@@ -340,11 +340,14 @@ class Spool:
         if extra:
             log.error("spool %s: %s ignored (lanes=%d)", self.directory, extra, len(self._lanes))
         self._recovering = True
-        first = [
-            self._scan(ln, next(iter(ln.segments.values())), FIRST_SCAN_BYTES)
-            for ln in self._lanes
-            if ln.segments
-        ]
+        first = []
+        for ln in self._lanes:
+            if ln.segments:
+                oldest = next(iter(ln.segments.values()))
+                d = self._scan(ln, oldest, FIRST_SCAN_BYTES)
+                # An unreadable segment (I/O error) is logged and skipped, as in the
+                # background: the gateway still starts with the rest.
+                first.append(d.addErrback(self._scan_failed, oldest))
         try:
             await defer.gatherResults(first, consumeErrors=True)
         except BaseException:

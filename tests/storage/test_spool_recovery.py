@@ -246,3 +246,27 @@ async def test_open_fires_after_a_prefix_of_a_big_oldest_segment(
     finally:
         gate.set()
         await again.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_unreadable_segment_is_skipped_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = await opened(tmp_path)
+    await spool.append([(0, "u", b"lost for now"), (1, "u", b"fine")])
+    await spool.close()
+    real_scan = spool_module._scan_files
+
+    def failing_scan(seg, lane, *args):  # type: ignore[no-untyped-def]
+        if lane == 0:
+            raise OSError(5, "Input/output error")
+        return real_scan(seg, lane, *args)
+
+    monkeypatch.setattr(spool_module, "_scan_files", failing_scan)
+    again = await opened(tmp_path)
+    try:
+        await again.recovered()
+        assert drain(again, 1) == [b"fine"] and drain(again, 0) == []
+        assert (tmp_path / "lane-0" / "0000000000000001.seg").exists()  # left for a human
+    finally:
+        await again.close()
