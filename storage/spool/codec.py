@@ -31,6 +31,8 @@ ACK = struct.Struct("<II")
 ACK_SIZE = ACK.size  # 8
 _U32 = struct.Struct("<I")
 _REST = struct.Struct("<IBBHd")  # the header after magic and crc
+#: What recovery needs of a header: no flags, no stamp (fewer objects per record).
+_SCAN = struct.Struct("<4sIIBxH8x")
 #: Owner names are accounting keys (a sendsms user), never long.
 MAX_OWNER_BYTES = 1024
 #: Offsets and sizes are packed into one 64-bit index entry: 32 bits each.
@@ -165,8 +167,9 @@ def scan_segment(
     mv = memoryview(buf)
     n = len(buf)
     off = 0
-    unpack = HEADER.unpack_from
+    unpack = _SCAN.unpack_from
     crc32 = zlib.crc32
+    count = 0
     append = entries.append
     startswith = buf.startswith
     # Consecutive records mostly share an owner: sum its bytes locally, slice its name once.
@@ -175,7 +178,7 @@ def scan_segment(
     while off < n:
         end = -1
         if off + HEADER_SIZE <= n:
-            magic, crc, length, rlane, _f, olen, _ts = unpack(buf, off)
+            magic, crc, length, rlane, olen = unpack(buf, off)
             end = off + HEADER_SIZE + olen + length
             if (
                 magic != MAGIC
@@ -196,7 +199,7 @@ def scan_segment(
             result.damaged_regions += 1
             off = nxt
             continue
-        result.records += 1
+        count += 1
         if base + off not in acked:
             size = end - off
             append((base + off) << 32 | size)
@@ -210,6 +213,7 @@ def scan_segment(
         off = end
         result.valid_end = base + end
     result.next_offset = base + off
+    result.records = count
     if owner_total:
         owner_bytes[owner] = owner_bytes.get(owner, 0) + owner_total
     return result
