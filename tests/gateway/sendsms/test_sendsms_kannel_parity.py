@@ -534,6 +534,21 @@ def post_bytes(headers: list[tuple[str, str]], body: bytes) -> bytes:
     ).encode() + body
 
 
+def settle(kannel: Kannel, quiet: float = 0.3, limit: float = 3.0) -> None:
+    """Wait until Kannel has sent nothing new for `quiet` seconds (at most `limit`), so a late
+    submit of one case cannot land in the next case's window."""
+    deadline = time.monotonic() + limit
+    count = len(kannel.submits())
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now_count = len(kannel.submits())
+        if now_count != count:
+            count, quiet_since = now_count, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet:
+            return
+
+
 def compare(kannel: Kannel, ours: Ours, name: str, raw: bytes) -> None:
     kannel_log, our_log = kannel.access_log.stat().st_size, ours.access_log.stat().st_size
     before = len(kannel.submits())
@@ -546,7 +561,7 @@ def compare(kannel: Kannel, ours: Ours, name: str, raw: bytes) -> None:
     deadline = time.monotonic() + 5  # smsbox → bearerbox → SMSC, after the reply
     while len(kannel.submits()) - before < len(queued) and time.monotonic() < deadline:
         time.sleep(0.02)
-    time.sleep(0.1)  # and nothing more than ours
+    settle(kannel)  # and nothing more than ours, even late on a busy machine
     submits = kannel.submits()[before:]
     by_receiver: dict[str, bytes] = {}
     for message in queued:
