@@ -1,290 +1,45 @@
-"""Crash test: a gateway process under sendsms load is killed with SIGKILL at random moments,
-restarted each time, and every message that got a 202 must reach the SMSC at least once.
-
-Real processes and sockets only: `python -m gateway run --config kannel.conf` with a spool
-directory, the simulator as `python -m gateway smsc-sim --log FILE` (JSON lines of what it
-received), and client threads sending sendsms requests over keep-alive connections, each
-text carrying a unique marker. Duplicates (a message in flight at a kill, sent again after
-the restart: the at-least-once contract) are counted and printed, not failed.
-
-The helpers here are shared with tests/e2e/test_spool_cap.py.
+"""Crash test: a gateway process under sendsms load is killed with SIGKILL at random
+moments (5 times here; `python bench/crash.py` does 20), restarted each time, and every
+message that got a 202 must reach the SMSC at least once. Duplicates are printed, not failed.
+The harness (real processes, sockets and a spool) lives in bench/crash.py.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
+import importlib.util
 import os
-import random
-import re
-import signal
-import socket
-import subprocess
 import sys
-import threading
-import time
-from collections import Counter
 from pathlib import Path
-from urllib.parse import urlencode
+from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[2]
-
-CONF = """\
-group = core
-admin-port = {admin_port}
-admin-interface = 127.0.0.1
-admin-password = bar
-log-level = 0
-
-group = smsc
-smsc = smpp
-smsc-id = sim
-host = 127.0.0.1
-port = {smsc_port}
-transceiver-mode = true
-smsc-username = crash
-smsc-password = secret
-system-type = ""
-reconnect-delay = 1
-
-group = smsbox
-bearerbox-host = 127.0.0.1
-sendsms-port = {sendsms_port}
-sendsms-interface = 127.0.0.1
-
-group = sendsms-user
-username = tester
-password = foobar
-
-group = passerelle
-spool-dir = {spool_dir}
-{passerelle}
-"""
-
-MARKER = re.compile(rb"c(\d+)x")
+CRASH_PY = Path(__file__).resolve().parents[2] / "bench" / "crash.py"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def load_harness() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_crash", CRASH_PY)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_crash"] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
 
 
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def wait_listening(port: int, timeout: float, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout
-    while not listening(port):
-        if process.poll() is not None:
-            raise AssertionError(f"process exited with {process.returncode}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"nothing listens on {port} after {timeout}s")
-        time.sleep(0.02)
-
-
-class Stack:
-    """The configuration, the gateway process and the simulator process, in `tmp`."""
-
-    def __init__(self, tmp: Path, passerelle: str = "") -> None:
-        self.tmp = tmp
-        self.spool_dir = tmp / "spool"
-        self.smsc_port = free_port()
-        self.sendsms_port = free_port()
-        self.conf = tmp / "kannel.conf"
-        self.conf.write_text(
-            CONF.format(
-                admin_port=free_port(),
-                smsc_port=self.smsc_port,
-                sendsms_port=self.sendsms_port,
-                spool_dir=self.spool_dir,
-                passerelle=passerelle,
-            ),
-            encoding="utf-8",
-        )
-        self.sim_log = tmp / "sim.jsonl"
-        self.gateway: subprocess.Popen[bytes] | None = None
-        self.sim: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-        self.env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-
-    def start_gateway(self) -> None:
-        self.starts += 1
-        log = open(self.tmp / f"gateway-{self.starts}.log", "wb")  # noqa: SIM115
-        self.gateway = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "run", "--config", str(self.conf)],
-            cwd=self.tmp, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-        )
-        log.close()
-        wait_listening(self.sendsms_port, 20, self.gateway)
-
-    def kill_gateway(self) -> None:
-        assert self.gateway is not None
-        self.gateway.send_signal(signal.SIGKILL)
-        self.gateway.wait(timeout=10)
-
-    def stop_gateway(self) -> int:
-        assert self.gateway is not None
-        self.gateway.send_signal(signal.SIGINT)
-        return self.gateway.wait(timeout=20)
-
-    def start_sim(self) -> None:
-        log = open(self.tmp / "sim.stderr", "wb")  # noqa: SIM115
-        self.sim = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "smsc-sim", "--port", str(self.smsc_port),
-             "--log", str(self.sim_log), "--log-max-bytes", "0", "--dlr-delay", "0"],
-            cwd=self.tmp, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-        )
-        log.close()
-        wait_listening(self.smsc_port, 20, self.sim)
-
-    def close(self) -> None:
-        for process in (self.gateway, self.sim):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                process.wait(timeout=10)
-
-    def gateway_logs(self) -> str:
-        return "".join(
-            p.read_text(errors="replace") for p in sorted(self.tmp.glob("gateway-*.log"))
-        )
-
-    def received(self) -> Counter[int]:
-        """Markers of every submit_sm the simulator accepted, with how often."""
-        seen: Counter[int] = Counter()
-        if not self.sim_log.exists():
-            return seen
-        with open(self.sim_log, "rb") as f:
-            for line in f:
-                if b'"submit_sm"' not in line or not line.endswith(b"\n"):
-                    continue
-                record = json.loads(line)
-                if record.get("dir") != "in" or not record.get("message_id"):
-                    continue
-                for found in MARKER.finditer(bytes.fromhex(record["text_hex"])):
-                    seen[int(found.group(1))] += 1
-        return seen
-
-
-class Load:
-    """Client threads sending sendsms over keep-alive connections; they reconnect through
-    gateway restarts and record, per marker, the answer they got."""
-
-    def __init__(self, port: int, threads: int = 4, pace: float = 0.0) -> None:
-        self.port = port
-        self.accepted: set[int] = set()
-        self.refused = 0  # 503s
-        self.other: Counter[int] = Counter()
-        self.errors = 0  # no answer (killed mid-request): outcome unknown, not counted
-        self.pace = pace
-        self._next = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=15)
-
-    def _marker(self) -> int:
-        with self._lock:
-            self._next += 1
-            return self._next
-
-    def _run(self) -> None:
-        conn: http.client.HTTPConnection | None = None
-        while not self._stop.is_set():
-            marker = self._marker()
-            query = urlencode({
-                "username": "tester", "password": "foobar", "from": "12345",
-                "to": f"46{marker:09d}", "text": f"c{marker}x",
-            })
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                conn.request("GET", f"/cgi-bin/sendsms?{query}")
-                reply = conn.getresponse()
-                reply.read()
-                status = reply.status
-            except (OSError, http.client.HTTPException):
-                with self._lock:
-                    self.errors += 1
-                if conn is not None:
-                    conn.close()
-                conn = None
-                time.sleep(0.02)
-                continue
-            with self._lock:
-                if status == 202:
-                    self.accepted.add(marker)
-                elif status == 503:
-                    self.refused += 1
-                else:
-                    self.other[status] += 1
-            if reply.will_close:
-                conn.close()
-                conn = None
-            if self.pace:
-                time.sleep(self.pace)
-        if conn is not None:
-            conn.close()
-
-
-def wait_for(condition: object, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.1)
-    return bool(condition())  # type: ignore[operator]
-
+harness = load_harness()
 
 KILLS = 5
 SEED = int(os.environ.get("PASSERELLE_CRASH_SEED", "4"))
 
 
 def test_every_accepted_message_survives_sigkill(tmp_path: Path) -> None:
-    rng = random.Random(SEED)
-    stack = Stack(tmp_path)
-    load = Load(stack.sendsms_port, threads=4)
-    try:
-        stack.start_sim()
-        stack.start_gateway()
-        load.start()
-        for _ in range(KILLS):
-            time.sleep(rng.uniform(0.8, 2.5))
-            stack.kill_gateway()
-            time.sleep(rng.uniform(0.0, 0.3))
-            stack.start_gateway()
-        time.sleep(rng.uniform(0.5, 1.5))
-        load.stop()
-        accepted = set(load.accepted)
-        assert len(accepted) > 100, (len(accepted), load.errors, load.other)
-        assert not load.other, load.other
-        delivered = wait_for(lambda: accepted <= set(stack.received()), timeout=25)
-        seen = stack.received()
-        missing = sorted(accepted - set(seen))
-        duplicates = sum(n - 1 for n in seen.values() if n > 1)
-        print(
-            f"\ncrash test: {KILLS} SIGKILLs, {stack.starts} starts, {len(accepted)} accepted "
-            f"(202), {load.errors} requests cut by a kill, {len(seen)} distinct delivered, "
-            f"{duplicates} duplicates, {len(missing)} missing"
-        )
-        assert delivered and not missing, (
-            f"{len(missing)} accepted messages never reached the SMSC, e.g. {missing[:10]}"
-        )
-        assert stack.stop_gateway() == 0
-        assert "Traceback" not in stack.gateway_logs(), stack.gateway_logs()[-5000:]
-    finally:
-        load.stop()
-        stack.close()
+    result = harness.run_crash(tmp_path, KILLS, SEED)
+    print(
+        f"\ncrash test: {result.kills} SIGKILLs, {result.starts} starts, {result.accepted} "
+        f"accepted (202), {result.cut} requests cut by a kill, {result.delivered} distinct "
+        f"delivered, {result.duplicates} duplicates, {len(result.missing)} missing"
+    )
+    assert not result.missing, (
+        f"{len(result.missing)} accepted messages never reached the SMSC, "
+        f"e.g. {result.missing[:10]}"
+    )
+    assert result.stopped_cleanly
+    assert not result.tracebacks

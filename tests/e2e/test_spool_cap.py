@@ -1,15 +1,23 @@
 """Cap test: a small spool byte cap, the SMSC down, a flood of sendsms requests. 503s appear,
 the spool's disk use never passes the cap, and once the SMSC is up everything that got a 202
-is delivered. Real processes and sockets (helpers from test_crash)."""
+is delivered. Real processes and sockets (the harness of bench/crash.py)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
-from tests.e2e.test_crash import Load, Stack, wait_for
+CRASH_PY = Path(__file__).resolve().parents[2] / "bench" / "crash.py"
+_spec = importlib.util.spec_from_file_location("bench_crash", CRASH_PY)
+assert _spec is not None and _spec.loader is not None
+harness = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("bench_crash", harness)
+_spec.loader.exec_module(harness)
+Load, Stack, wait_for = harness.Load, harness.Stack, harness.wait_for
 
 CAP = 200 * 1024
 
