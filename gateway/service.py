@@ -63,11 +63,18 @@ def queue_limit(config: GatewayConfig) -> int:
 
 
 class AdminStub(Resource):
-    """The admin port until the admin issue: every path is an unknown command, honestly."""
+    """The admin port until the admin issue: `status.json` (ours) and, for every other path,
+    an honest unknown command."""
 
     isLeaf = True
 
+    def __init__(self, status: Resource | None = None) -> None:
+        super().__init__()
+        self.status = status
+
     def render(self, request: Request) -> bytes:
+        if self.status is not None and request.path in (b"/status.json", b"/cgi-bin/status.json"):
+            return self.status.render(request)
         request.setResponseCode(404)
         request.setHeader(b"Content-Type", b"text/plain")
         path = request.path.decode("latin-1", "replace")
@@ -222,7 +229,9 @@ class GatewayService(MultiService):
 
         self.admin: ListeningService | None = None
         if core.admin_port:
-            admin_site = _QuietSite(AdminStub())
+            from gateway.status import StatusJson
+
+            admin_site = _QuietSite(AdminStub(StatusJson(self)))
             admin_site.displayTracebacks = False
             self.admin = ListeningService(
                 reactor, core.admin_port, admin_site, core.admin_interface or ""
