@@ -63,18 +63,20 @@ def queue_limit(config: GatewayConfig) -> int:
 
 
 class AdminStub(Resource):
-    """The admin port until the admin issue: `status.json` (ours) and, for every other path,
-    an honest unknown command."""
+    """The admin port until the admin issue: `status.json` and `/metrics` (ours) and, for
+    every other path, an honest unknown command."""
 
     isLeaf = True
 
-    def __init__(self, status: Resource | None = None) -> None:
+    def __init__(self, pages: dict[bytes, Resource] | None = None) -> None:
         super().__init__()
-        self.status = status
+        self.pages = pages or {}
 
     def render(self, request: Request) -> bytes:
-        if self.status is not None and request.path in (b"/status.json", b"/cgi-bin/status.json"):
-            return self.status.render(request)
+        path = request.path.removeprefix(b"/cgi-bin")
+        page = self.pages.get(path)
+        if page is not None:
+            return page.render(request)
         request.setResponseCode(404)
         request.setHeader(b"Content-Type", b"text/plain")
         path = request.path.decode("latin-1", "replace")
@@ -229,9 +231,11 @@ class GatewayService(MultiService):
 
         self.admin: ListeningService | None = None
         if core.admin_port:
+            from gateway.metrics import MetricsResource
             from gateway.status import StatusJson
 
-            admin_site = _QuietSite(AdminStub(StatusJson(self)))
+            pages = {b"/status.json": StatusJson(self), b"/metrics": MetricsResource(self)}
+            admin_site = _QuietSite(AdminStub(pages))
             admin_site.displayTracebacks = False
             self.admin = ListeningService(
                 reactor, core.admin_port, admin_site, core.admin_interface or ""

@@ -72,6 +72,17 @@ def status_snapshot(service: GatewayService, now: float | None = None) -> dict[s
     }
 
 
+def status_allowed(service: GatewayService, request: Request) -> bool:
+    """Kannel's rule for status: open unless status-password is set; then status-password or
+    admin-password, as `?password=`, compared in constant time."""
+    core = service.config.core
+    if core.status_password is None:
+        return True
+    given = (request.args.get(b"password") or [b""])[0]
+    allowed = [core.status_password.encode(), core.admin_password.encode()]
+    return any(hmac.compare_digest(given, secret) for secret in allowed)
+
+
 class StatusJson(Resource):
     """`status.json` with Kannel's status password rule: none needed unless status-password is
     set, then status-password or admin-password (compared in constant time)."""
@@ -83,13 +94,9 @@ class StatusJson(Resource):
         self.service = service
 
     def render_GET(self, request: Request) -> bytes:  # noqa: N802 - twisted.web's name
-        core = self.service.config.core
-        if core.status_password is not None:
-            given = (request.args.get(b"password") or [b""])[0]
-            allowed = [core.status_password.encode(), core.admin_password.encode()]
-            if not any(hmac.compare_digest(given, secret) for secret in allowed):
-                request.setHeader(b"Content-Type", b"text/plain")
-                return b"Denied"
+        if not status_allowed(self.service, request):
+            request.setHeader(b"Content-Type", b"text/plain")
+            return b"Denied"
         request.setHeader(b"Content-Type", b"application/json")
         request.setHeader(b"Cache-Control", b"no-cache")
         return json.dumps(status_snapshot(self.service), sort_keys=True).encode()

@@ -118,3 +118,29 @@ def test_status_json_needs_the_status_or_admin_password_when_one_is_set(
     for password in ("look", "secret"):
         body = yield get_json(port, f"?password={password}")
         assert json.loads(body)["queue"]["kind"] == "spool"
+
+
+@pytest_twisted.inlineCallbacks
+def test_metrics_carry_the_spool_cap_use_and_lanes(
+    tmp_path: Path, services: list[GatewayService]
+) -> Generator[Any, Any, None]:
+    port = free_port()
+    service = GatewayService(load_config_text(conf(port, tmp_path / "spool", None)), reactor)
+    services.append(service)
+    service.startService()
+    yield service.queue_opened
+    yield service.queue.put([message(3), message(0), message(0)])
+    response = yield Agent(reactor).request(b"GET", f"http://127.0.0.1:{port}/metrics".encode())
+    assert response.headers.getRawHeaders(b"content-type")[0].startswith(b"text/plain")
+    text = (yield readBody(response)).decode()
+    values = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert values["passerelle_spool_max_bytes"] == CAP
+    assert 0 < values["passerelle_spool_bytes"] == service.queue.bytes_used
+    assert values["passerelle_queue_messages"] == 3
+    assert values['passerelle_lane_depth{lane="3"}'] == 1
+    assert values['passerelle_lane_depth{lane="0"}'] == 2
+    assert values['passerelle_smsc_online{smsc_id="down"}'] == 0
