@@ -3,6 +3,7 @@ bind_config, cross-checks, and real Kannel configuration files."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -570,5 +571,8 @@ def test_debians_installed_wap_config_loads_with_warnings() -> None:
 )
 def test_installed_kannel_configs_load(path: str) -> None:
     if not Path(path).exists():
+        # .ci/run installs Debian's kannel: on CI its absence is a broken machine.
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: Debian's kannel package is not installed")
         pytest.skip("Debian's kannel package is not installed")
     load_config(path)
