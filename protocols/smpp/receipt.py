@@ -63,7 +63,8 @@ class Receipt:
 
     `message_id` is the id as received (stripped as Kannel strips it, not normalised: see
     `message_id.match_key`). `dlr_type` is the dlr-mask bit(s) of the DLR it triggers.
-    `err` is the receipt's `err:` value as sent (or the network_error_code cause as three
+    `err` is the receipt's `err:` value as sent (at most 3 characters the sscanf way, up to
+    the next space the fallback way) (or the network_error_code cause as three
     digits when only the TLV carries it), `meta_err` the octets Kannel stores as
     `?smpp?dlr_err=` (b"" when Kannel stores none). `text` is the whole receipt text,
     decoded as latin-1 so every octet survives, for %A/%a/%b and friends.
