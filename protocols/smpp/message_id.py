@@ -48,10 +48,8 @@ def normalise_id(raw: str | bytes, hex_in: bool) -> str:
     return text
 
 
-def match_key(
-    smsc_id: str, raw_id: str | bytes, msg_id_type: int | None, from_receipt: bool
-) -> str:
-    """The DLR store key for a message id seen on `smsc_id`.
+def normalised_id(raw_id: str | bytes, msg_id_type: int | None, from_receipt: bool) -> str:
+    """The id part of a DLR store key for a message id seen on an SMSC.
 
     `from_receipt` is True for an id taken from a deliver_sm/data_sm receipt and False for
     the id of a submit_sm_resp; `msg_id_type` is the SMSC's `msg-id-type` (None or a
@@ -59,8 +57,13 @@ def match_key(
     one message yield the same key whenever `msg-id-type` describes the SMSC correctly.
     """
     if msg_id_type is None or msg_id_type < 0:
-        message_id = _text(raw_id).strip(_STRIP)
-    else:
-        bit = 0x02 if from_receipt else 0x01
-        message_id = normalise_id(raw_id, bool(msg_id_type & bit))
-    return f"{smsc_id}{KEY_SEPARATOR}{message_id}"
+        return _text(raw_id).strip(_STRIP)
+    bit = 0x02 if from_receipt else 0x01
+    return normalise_id(raw_id, bool(msg_id_type & bit))
+
+
+def match_key(
+    smsc_id: str, raw_id: str | bytes, msg_id_type: int | None, from_receipt: bool
+) -> str:
+    """`normalised_id` prefixed by the smsc-id: one string naming a message across links."""
+    return f"{smsc_id}{KEY_SEPARATOR}{normalised_id(raw_id, msg_id_type, from_receipt)}"
