@@ -206,6 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: %(default)s)",
     )
     add(
+        "--deliver-retry-delay",
+        type=_checked(_seconds),
+        default=SimulatorConfig.deliver_retry_delay,
+        metavar="SECONDS",
+        help="send a deliver_sm answered with a temporary error again after this long "
+        "(default: %(default)s)",
+    )
+    add(
         "--deliver-window",
         type=_checked(_count),
         default=SimulatorConfig.deliver_window,
@@ -249,6 +257,7 @@ def config_from_args(argv: list[str]) -> SimulatorConfig:
             log_max_bytes=args.log_max_bytes,
             max_pending=args.max_pending,
             deliver_window=args.deliver_window,
+            deliver_retry_delay=args.deliver_retry_delay,
             max_pdu_length=args.max_pdu_length,
         )
     except ValueError as err:

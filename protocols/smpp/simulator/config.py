@@ -111,6 +111,9 @@ class SimulatorConfig:
     max_pending: int = 100_000
     #: Unacknowledged deliver_sm per connection (0 = unlimited).
     deliver_window: int = 1024
+    #: A deliver_sm answered with a temporary error (ESME_RX_T_APPN, ESME_RMSGQFUL,
+    #: ESME_RTHROTTLED, ESME_RSYSERR) is sent again after this many seconds, as carriers do.
+    deliver_retry_delay: float = 2.0
     max_pdu_length: int = DEFAULT_MAX_LENGTH
 
     def __post_init__(self) -> None:
@@ -123,7 +126,7 @@ class SimulatorConfig:
             )
         if self.id_format == "uuid" and self.receipt_id_format != "same":
             raise ValueError("uuid message ids have no other base: use receipt_id_format same")
-        for name in ("dlr_delay", "drop_every", "resp_delay", "mo_every"):
+        for name in ("dlr_delay", "drop_every", "resp_delay", "mo_every", "deliver_retry_delay"):
             value = getattr(self, name)
             if not value >= 0:
                 raise ValueError(f"{name} must be >= 0, not {value}")

@@ -110,6 +110,8 @@ class SimulatorCounters:
     delivers_failed: int = 0
     #: Unacknowledged deliver_sm put back in the queue when their receiver went away.
     delivers_requeued: int = 0
+    #: deliver_sm answered with a temporary error and scheduled to be sent again.
+    delivers_retried: int = 0
     #: Receipts and MOs dropped: the queue was full, or no receiver was bound for an MO.
     delivers_dropped: int = 0
     #: generic_nack sent (garbage, unknown commands).
@@ -122,6 +124,12 @@ class SimulatorCounters:
     def as_dict(self) -> dict[str, int]:
         """The counters as a plain dict (for JSON output and assertions)."""
         return asdict(self)
+
+
+#: deliver_sm_resp statuses that mean "send it again later" (the ESME could not take it now).
+RETRY_STATUSES = frozenset(
+    {c.ESME_RX_T_APPN, c.ESME_RMSGQFUL, c.ESME_RTHROTTLED, c.ESME_RSYSERR}
+)
 
 
 class Account:
@@ -634,12 +642,16 @@ class SmscProtocol(Protocol):
         self._unacked_done(pdu.sequence_number, pdu.command_status)
 
     def _unacked_done(self, seq: int, status: int) -> None:
-        if self._unacked.pop(seq, None) is None:
+        delivery = self._unacked.pop(seq, None)
+        if delivery is None:
             return
         counters = self.factory.counters
         counters.delivers_acked += 1
         if status:
             counters.delivers_failed += 1
+            if status in RETRY_STATUSES and self.account is not None:
+                counters.delivers_retried += 1
+                self.factory.redeliver_later(self.account, delivery)
         self._wants_pump = True
 
 
@@ -878,6 +890,16 @@ class SimulatorFactory(ServerFactory):
             return False
         account.outbox.append((kind, body, note))
         return True
+
+    def redeliver_later(self, account: Account, delivery: Delivery) -> None:
+        """Put a deliver_sm the ESME could not take now back at the front of its account's
+        queue after `deliver_retry_delay` (one timer per refusal: refusals are rare)."""
+
+        def again() -> None:
+            account.outbox.appendleft(delivery)
+            self.pump(account)
+
+        self.clock.callLater(self.config.deliver_retry_delay, again)
 
     def pump(self, account: Account) -> None:
         """Hand queued deliver_sm to the account's receivers, within their windows.

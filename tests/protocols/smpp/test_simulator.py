@@ -549,6 +549,26 @@ def test_deliver_window_holds_receipts_until_acked() -> None:
     assert len(factory.accounts[b"esme"].outbox) == 2
 
 
+def test_temporary_error_gets_the_receipt_sent_again_after_the_retry_delay() -> None:
+    clock = Clock()
+    factory = simulator(clock, dlr_delay=0, deliver_retry_delay=3.0)
+    esme = FakeEsme(factory)
+    esme.bind()
+    esme.send(submit(seq=2, rd=1), submit(seq=3, rd=1))
+    esme.replies()
+    clock.advance(0)
+    first, second = esme.replies()
+    esme.ack([first], status=c.ESME_RX_T_APPN)
+    esme.ack([second], status=c.ESME_RINVDSTADR)  # permanent: never again
+    clock.advance(2.9)
+    assert esme.replies() == []
+    clock.advance(0.1)
+    (again,) = esme.replies()
+    assert again.get("short_message") == first.get("short_message")
+    assert factory.counters.delivers_retried == 1
+    assert factory.counters.delivers_failed == 2
+
+
 def test_pending_queue_is_bounded() -> None:
     clock = Clock()
     factory = simulator(clock, dlr_delay=0, max_pending=2)
