@@ -26,6 +26,8 @@ from __future__ import annotations
 import codecs
 import functools
 
+import native
+
 
 class CharsetError(ValueError):
     """The charset is unknown: the HTTP layer answers `Charset or body misformed, rejected`."""
@@ -170,9 +172,10 @@ def to_ucs2(text: str) -> bytes:
 
     A lone surrogate (only possible in a `str` built by hand) becomes `?`.
     """
-    return text.encode("utf-16-be", "replace")
+    return native.to_ucs2(text)
 
 
 def from_ucs2(data: bytes) -> str:
-    """UTF-16BE short_message (data_coding 8 MO) → text; broken units become `?`."""
-    return data.decode("utf-16-be", "passerelle-question-mark")
+    """UTF-16BE short_message (data_coding 8 MO) → text; broken units become `?` (one per
+    octet, in the ranges CPython's UTF-16 decoder reports)."""
+    return native.from_ucs2(data)

@@ -19,135 +19,62 @@ converter does with invalid UTF-8 (a lone Latin-1 `é` at the end of a message d
 a lead octet swallows the octets after it). `to_gsm(text)` equals
 `utf8_to_gsm(text.encode("utf-8"))` for every string.
 
-Everything here is pure and byte-in/byte-out so the native twin can match it exactly.
+The work is done by `native` (the C encoder, or its byte-identical pure-Python twin); this
+module keeps the names the rest of the gateway uses. National language tables (3GPP TS
+23.038 annex A: `native.tables.TURKISH`, `SPANISH`, `PORTUGUESE`), which Kannel does not
+have, are selected by `locking` (locking shift) and `single` (single shift); with both 0 the
+output is Kannel's.
 """
 
 from __future__ import annotations
 
-ESC = 0x1B
-#: What Kannel writes for a character it cannot represent (its `NRP`).
-UNKNOWN = 0x3F
+import native
+from native.tables import ESC, UNKNOWN
 
-# The default alphabet, code → character (3GPP TS 23.038 §6.2.1). 0x1B is the escape to
-# the extension table and decodes specially.
-_BASIC = (
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
-    " !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-assert len(_BASIC) == 128
-
-# The extension table (after 0x1B) that Kannel knows: its `gsm_esctouni`.
-_EXTENSION = {
-    0x0A: "\f",
-    0x14: "^",
-    0x28: "{",
-    0x29: "}",
-    0x2F: "\\",
-    0x3C: "[",
-    0x3D: "~",
-    0x3E: "]",
-    0x40: "|",
-    0x65: "€",
-}
-
-# Encoding: code point → the septets Kannel writes for it, as a str of code points < 0x80
-# (so `str.translate` + `encode("latin-1")` produces the bytes in C).
-_ENCODE: dict[int, str] = {ord(ch): chr(code) for code, ch in enumerate(_BASIC) if code != ESC}
-_ENCODE[ord("ç")] = chr(0x09)  # Kannel maps small c cedilla onto 0x09 as well
-_ENCODE.update({ord(ch): chr(ESC) + chr(code) for code, ch in _EXTENSION.items()})
+__all__ = [
+    "ESC",
+    "UNKNOWN",
+    "from_gsm",
+    "gsm_encodable",
+    "pack7",
+    "septets",
+    "to_gsm",
+    "unpack7",
+    "utf8_to_gsm",
+]
 
 
-def _latin1_septet(octet: int) -> str:
-    """What Kannel's table gives for one octet taken as a Latin-1 code (or `?`)."""
-    septets = _ENCODE.get(octet)
-    return septets if septets is not None else "?"
-
-
-class _EncodeTable(dict[int, str]):
-    """`_ENCODE` plus Kannel's answer for everything else, computed on a miss.
-
-    Misses are not cached: the key space is all of Unicode and the input is the client's.
-    """
-
-    def __missing__(self, code_point: int) -> str:
-        if code_point <= 0xFFFF:
-            return "?"
-        # Four UTF-8 octets, each looked up alone (see the module docstring).
-        return "".join(_latin1_septet(o) for o in chr(code_point).encode("utf-8"))
-
-
-_ENCODE_TABLE = _EncodeTable(_ENCODE)
-
-# ASCII fast path: one octet per character, the escaped ones marked with ESC (which no
-# ASCII character produces, since the ESC character itself becomes `?`).
-_ASCII_TABLE = bytes(
-    (ESC if len(s) == 2 else ord(s)) if (s := _ENCODE.get(i)) is not None else UNKNOWN
-    for i in range(256)
-)
-
-
-def to_gsm(text: str) -> bytes:
+def to_gsm(text: str, *, locking: int = 0, single: int = 0) -> bytes:
     """Text → GSM 03.38 septets, one octet each, exactly as Kannel's SMPP connector.
 
     Extension characters take two octets (0x1B + code); anything unmappable is `?`.
     """
-    if text.isascii():
-        septets = text.encode("ascii").translate(_ASCII_TABLE)
-        if ESC not in septets:
-            return septets
-    return text.translate(_ENCODE_TABLE).encode("latin-1")
+    return native.to_gsm(text, locking, single)
 
 
-def septets(text: str) -> int:
+def septets(text: str, *, locking: int = 0, single: int = 0) -> int:
     """How many septets `text` takes in an SMS (an extension character counts 2)."""
-    return len(to_gsm(text))
+    return native.septets(text, locking, single)
 
 
-def utf8_to_gsm(data: bytes) -> bytes:
+def gsm_encodable(text: str, *, locking: int = 0, single: int = 0) -> bool:
+    """True when GSM 7-bit carries `text` without a `?` standing in for any character; the
+    test behind automatic coding (GSM when it can, else UCS-2)."""
+    return native.gsm_encodable(text, locking, single)
+
+
+def utf8_to_gsm(data: bytes, *, locking: int = 0, single: int = 0) -> bytes:
     """Raw UTF-8 octets → septets, reproducing Kannel's converter also on invalid input.
 
     Kannel never rejects a body for bad UTF-8 (REFERENCE §2.7): its decoder takes an octet
     110xxxxx plus the next octet, 1110xxxx plus the next two, whatever they are; drops an
     incomplete sequence at the end; and looks any other octet up as a Latin-1 code (so a
-    stray 0xA3 is `£`, 0xFF is `?`). Valid UTF-8 takes the fast path through `to_gsm`.
+    stray 0xA3 is `£`, 0xFF is `?`).
     """
-    try:
-        return to_gsm(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        pass
-    out: list[str] = []
-    length = len(data)
-    pos = 0
-    while pos < length:
-        octet = data[pos]
-        if octet & 0xE0 == 0xC0:
-            if pos + 1 >= length:
-                break
-            code_point = ((octet & 0x1F) << 6) | (data[pos + 1] & 0x3F)
-            pos += 2
-        elif octet & 0xF0 == 0xE0:
-            if pos + 2 >= length:
-                break
-            code_point = (
-                ((octet & 0x0F) << 12) | ((data[pos + 1] & 0x3F) << 6) | (data[pos + 2] & 0x3F)
-            )
-            pos += 3
-        else:
-            code_point = octet
-            pos += 1
-        out.append(_ENCODE.get(code_point, "?"))
-    return "".join(out).encode("latin-1")
+    return native.utf8_to_gsm(data, locking, single)
 
 
-# Decoding: octet → character for the fast path (no ESC present). Octets above 0x7F are
-# not septets; Kannel's `charset_gsm_to_utf8` skips them, and so do we.
-_DECODE_TABLE: dict[int, str | None] = {code: ch for code, ch in enumerate(_BASIC)}
-_DECODE_TABLE.update({octet: None for octet in range(0x80, 0x100)})
-
-
-def from_gsm(data: bytes) -> str:
+def from_gsm(data: bytes, *, locking: int = 0, single: int = 0) -> str:
     """Unpacked septets → text (for MO messages and for tests).
 
     Unknown escapes follow 3GPP TS 23.038 §6.2.1.1, not Kannel: 0x1B + a code that is not
@@ -156,29 +83,7 @@ def from_gsm(data: bytes) -> str:
     0x1B at the very end show as a space, as the standard says for the reserved code.
     Octets above 0x7F are skipped, as Kannel does.
     """
-    text = data.decode("latin-1")
-    if ESC not in data:
-        return text.translate(_DECODE_TABLE)
-    out: list[str] = []
-    length = len(data)
-    pos = 0
-    while pos < length:
-        octet = data[pos]
-        pos += 1
-        if octet != ESC:
-            if octet < 0x80:
-                out.append(_BASIC[octet])
-            continue
-        if pos >= length:
-            out.append(" ")
-            break
-        code = data[pos]
-        pos += 1
-        if code == ESC or code >= 0x80:
-            out.append(" ")
-        else:
-            out.append(_EXTENSION.get(code, _BASIC[code]))
-    return "".join(out)
+    return native.from_gsm(data, locking, single)
 
 
 def pack7(septets: bytes, fill_bits: int = 0) -> bytes:
@@ -188,19 +93,7 @@ def pack7(septets: bytes, fill_bits: int = 0) -> bytes:
     boundary: pass `udh.fill_bits(len(udh))`. The last octet is padded with zero bits
     (Kannel does not use the CR padding the standard allows).
     """
-    if not 0 <= fill_bits <= 6:
-        raise ValueError(f"fill_bits must be 0..6, not {fill_bits}")
-    count = len(septets)
-    out = bytearray()
-    for start in range(0, count, 8):
-        group = 0
-        for shift, septet in enumerate(septets[start : start + 8]):
-            group |= (septet & 0x7F) << (7 * shift)
-        out += group.to_bytes(7, "little")
-    size = (7 * count + fill_bits + 7) // 8
-    if fill_bits:
-        return (int.from_bytes(out, "little") << fill_bits).to_bytes(size, "little")
-    return bytes(out[:size])
+    return native.pack7(septets, fill_bits)
 
 
 def unpack7(data: bytes, count: int, fill_bits: int = 0) -> bytes:
@@ -209,14 +102,4 @@ def unpack7(data: bytes, count: int, fill_bits: int = 0) -> bytes:
     `count` comes from the PDU (sm_length counts septets for 7-bit text in TPDUs, or the
     caller derives it); asking for more septets than the octets hold is an error.
     """
-    if not 0 <= fill_bits <= 6:
-        raise ValueError(f"fill_bits must be 0..6, not {fill_bits}")
-    if count < 0 or 7 * count + fill_bits > 8 * len(data):
-        raise ValueError(f"{len(data)} octets do not hold {count} septets after {fill_bits} bits")
-    bits = int.from_bytes(data, "little") >> fill_bits
-    groups = bits.to_bytes(len(data) + 7, "little")
-    out = bytearray()
-    for start in range(0, 7 * ((count + 7) // 8), 7):
-        group = int.from_bytes(groups[start : start + 7], "little")
-        out += bytes((group >> (7 * shift)) & 0x7F for shift in range(8))
-    return bytes(out[:count])
+    return native.unpack7(data, count, fill_bits)

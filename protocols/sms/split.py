@@ -46,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import native
 from protocols.sms.dcs import DC_7BIT, DC_8BIT, DC_UCS2
 from protocols.sms.gsm import ESC, to_gsm
 from protocols.sms.udh import CONCAT_IE_OCTETS, add_concat
@@ -154,12 +155,26 @@ def _sms_split(
     suffix: bytes = b"",
     split_set: frozenset[bytes] = frozenset(),
 ) -> list[bytes]:
-    """One pass of Kannel's sms_split: the payloads (decorated), at most `max_messages`."""
+    """One pass of Kannel's sms_split: the payloads (decorated), at most `max_messages`.
+
+    The cuts come from `native.cuts` (one call) unless split-chars are set, which only this
+    module's slower walk knows.
+    """
     decoration = len(header) + len(footer)
     room = _room(coding, max_octets, udh_octets) - decoration
     if catenate and len(data) > room:
         room = _room(coding, max_octets, max(udh_octets, 1) + CONCAT_IE_OCTETS) - decoration
     room = max(room, 0)
+    if not split_set:
+        ends = native.cuts(data, coding, room, min(max_messages, native.MAX_CUT_PARTS), len(suffix))
+        last = len(ends) - 1
+        decorated: list[bytes] = []
+        start = 0
+        for number, end in enumerate(ends):
+            chunk = header + data[start:end] + footer if decoration else data[start:end]
+            decorated.append(chunk if number == last else chunk + suffix)
+            start = end
+        return decorated
     text = _Text(data, coding)
     chunks: list[bytes] = []
     start = 0
