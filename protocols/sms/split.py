@@ -43,13 +43,14 @@ Deliberate differences from Kannel, each a case where Kannel loses or garbles te
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import native
 from protocols.sms.dcs import DC_7BIT, DC_8BIT, DC_UCS2
 from protocols.sms.gsm import ESC, to_gsm
-from protocols.sms.udh import CONCAT_IE_OCTETS, add_concat
+from protocols.sms.udh import CONCAT_IE_OCTETS, IEI_CONCAT_16, add_concat
 
 #: bearerbox's cap on the parts of one message (it calls sms_split with 0xff).
 MAX_PARTS = 255
@@ -262,3 +263,96 @@ def split(
         )
     total = len(sent)
     return [Part(u, p, seq, total) for seq, (u, p) in enumerate(sent, 1)]
+
+
+class Catenation(enum.Enum):
+    """How the parts of a long message are tied together on the wire."""
+
+    #: independent SMS, no numbering (Kannel's `concatenation = false`)
+    NONE = "none"
+    #: UDH IE 0x00, 8-bit reference (what Kannel sends)
+    REF8 = "8bit"
+    #: UDH IE 0x08, 16-bit reference
+    REF16 = "16bit"
+    #: SMPP sar_msg_ref_num / sar_total_segments / sar_segment_seqnum TLVs, no UDH
+    SAR = "sar"
+
+
+#: UDH IEs for national language tables (TS 23.040 §9.2.3.24.15 and .16).
+IEI_SINGLE_SHIFT = 0x24
+IEI_LOCKING_SHIFT = 0x25
+#: `coding` for `split_text`: GSM 7-bit when the text allows it, else UCS-2.
+AUTO = native.AUTO
+
+
+def national_ies(locking: int, single: int) -> bytes:
+    """The national language shift IEs a 7-bit part carries for these tables (none for 0)."""
+    ies = b""
+    if single:
+        ies += bytes((IEI_SINGLE_SHIFT, 1, single))
+    if locking:
+        ies += bytes((IEI_LOCKING_SHIFT, 1, locking))
+    return ies
+
+
+def _with_ies(udh: bytes, ies: bytes) -> bytes:
+    body = udh[1:] + ies
+    return bytes((len(body),)) + body if body else b""
+
+
+def split_text(
+    text: str,
+    coding: int = AUTO,
+    *,
+    udh: bytes = b"",
+    catenation: Catenation = Catenation.REF8,
+    ref: int = 0,
+    max_parts: int = MAX_PARTS,
+    max_octets: int = MAX_OCTETS,
+    locking: int = 0,
+    single: int = 0,
+) -> tuple[int, list[Part]]:
+    """Text → (coding used, parts), encoding and cutting in one native call.
+
+    For messages that start as text (MO replies, internal notices, clients that ask for
+    automatic coding): `coding` AUTO picks GSM when every character has a septet (in the
+    national tables `locking`/`single`, when given), else UCS-2. A 7-bit message with national
+    tables carries their IEs in every part's UDH. Parts are cut as Kannel's bearerbox does
+    (never inside an escape or a surrogate pair) with room for the client `udh` and the
+    catenation's IE: 8-bit (`ref` & 0xFF) or 16-bit (`ref` & 0xFFFF) reference, or SAR, where
+    `Part.seq`/`total` and `ref` go into TLVs and the room is a whole SMS. With NONE the
+    parts are independent SMS. At most `max_parts` parts (≤ 255 with a catenation); the
+    rest of the text is dropped, as with Kannel's max-messages.
+    """
+    if catenation is not Catenation.NONE and not 1 <= max_parts <= MAX_PARTS:
+        raise ValueError(f"max_parts must be 1..{MAX_PARTS} with catenation, not {max_parts}")
+    ies = b""
+    if locking or single:
+        if coding == AUTO:
+            coding = DC_7BIT if native.gsm_encodable(text, locking, single) else DC_UCS2
+        if coding == DC_7BIT:
+            ies = national_ies(locking, single)
+    base = _with_ies(udh, ies)
+    udh_octets = len(base)
+    if catenation is Catenation.REF8:
+        split_udh_octets = max(udh_octets, 1) + CONCAT_IE_OCTETS
+    elif catenation is Catenation.REF16:
+        split_udh_octets = max(udh_octets, 1) + CONCAT_IE_OCTETS + 1
+    else:
+        split_udh_octets = udh_octets
+    used, data, ends = native.encode_split(
+        text, coding, udh_octets, split_udh_octets, max_octets, max_parts, locking, single
+    )
+    total = len(ends)
+    parts: list[Part] = []
+    start = 0
+    for seq, end in enumerate(ends, 1):
+        part_udh = base
+        if total > 1 and catenation is Catenation.REF8:
+            part_udh = add_concat(base, ref & 0xFF, total, seq)
+        elif total > 1 and catenation is Catenation.REF16:
+            ie = bytes((IEI_CONCAT_16, 4, (ref >> 8) & 0xFF, ref & 0xFF, total, seq))
+            part_udh = _with_ies(base, ie)
+        parts.append(Part(part_udh, data[start:end], seq, total))
+        start = end
+    return used, parts
