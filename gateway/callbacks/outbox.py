@@ -194,6 +194,12 @@ class _Item:
     host: tuple[str, str, int]
 
 
+def _timed_out(result: object, timeout: float) -> Failure:
+    """Whatever the cancelled request failed with (Twisted wraps the CancelledError in
+    ResponseNeverReceived and the like), a timeout is reported as one."""
+    return Failure(TwistedTimeoutError(string=f"no answer within {timeout:g} s"))
+
+
 def _describe(failure: Failure) -> str:
     if failure.check(TwistedTimeoutError):
         return "timed out"
@@ -510,7 +516,7 @@ class Outbox:
             self._agent.request, job.method.encode("ascii"), _wire_url(job.url), headers, body
         )
         d.addCallback(self._read)
-        d.addTimeout(self.timeout, self._reactor)
+        d.addTimeout(self.timeout, self._reactor, onTimeoutCancel=_timed_out)
         return d
 
     def _read(self, response: Any) -> Deferred[HttpResult]:
