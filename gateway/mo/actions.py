@@ -689,7 +689,8 @@ class ReplyBuilder:
         dlr_mask = numbers.get("dlr_mask", 0)
         if dlr_url is None and service is not None and service.dlr_url:
             dlr_url = service.dlr_url
-            dlr_mask = max(service.dlr_mask or 0, 0)
+            if "dlr_mask" not in numbers:  # an answer's own mask wins (Kannel's send_message)
+                dlr_mask = max(service.dlr_mask or 0, 0)
         validity = numbers.get("validity", UNSET)
         deferred = numbers.get("deferred", UNSET)
         messages: list[Message] = []
