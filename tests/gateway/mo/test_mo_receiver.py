@@ -314,3 +314,45 @@ def test_empty_answer_is_reply_emptymessage(app: tuple[App, int], outbox: Outbox
     yield mo.receive("sink", "esme", deliver(b"x"))
     [reply] = yield replies(queue)
     assert from_gsm(reply.payload) == "<Empty reply from service provider>"
+
+
+def test_stop_handles_held_parts_one_by_one() -> None:
+    mo, queue = receiver_for(make_config(TEXT + "\n" + DEFAULT))
+    result(mo.receive("sink", "esme", part(9, 2, 1, b"echo a")))
+    mo.stop()
+    assert texts(queue) == ["You said a"] and mo.concat_pending == 0
+
+
+def test_router_drops_unroutable_replies() -> None:
+    from gateway.routing import RouteVerdict
+
+    class Nowhere:
+        def verdict(self, message: Message) -> RouteVerdict:
+            message.receiver = "+normalised"
+            return RouteVerdict.NOT_ROUTABLE
+
+    mo, queue = receiver_for(make_config(TEXT), router=Nowhere())
+    assert result(mo.receive("sink", "esme", deliver(b"echo x"))) == c.ESME_ROK
+    assert queue.queued == 0 and mo.counters.replied == 0
+
+
+def test_an_answer_the_queue_refuses_is_stored_later() -> None:
+    from gateway.callbacks import HttpJob, HttpResult
+    from gateway.mo.actions import MoContext
+
+    clock = Clock()
+    config = url_config("get-url = http://app/")
+    outbox = NoOutbox()
+    mo, queue = receiver_for(config, clock=clock, max_messages=1, outbox=outbox)
+    queue.put([Message("f", "f", "a", "b", b"fill")])  # the queue is full
+    context = MoContext(0, "app", "+4670", "12345", "12345", "sink", "esme", "id").encode()
+    job = HttpJob("GET", "http://app/", [], b"", "mo", context)
+    stored = outbox.hooks["mo"](job, HttpResult(200, {"content-type": ["text/plain"]}, b"Hi"))
+    done: list[object] = []
+    stored.addCallback(done.append)
+    clock.advance(5)
+    assert not done  # still refused: tried again later, the outbox keeps the job meanwhile
+    for message in queue.take(10):
+        queue.ack(message)
+    clock.advance(5)
+    assert done == [None] and texts(queue) == ["Hi"]
