@@ -48,9 +48,8 @@ class HttpResult:
     `code` is the HTTP status, or -1 when no HTTP answer came (refused by the guard, connection
     failure, timeout: Kannel's -1). `headers` has lower-case names (without the connection
     headers Twisted keeps to itself: Content-Length, Connection, Transfer-Encoding…). `body`
-    holds at most the
-    outbox's body cap; `truncated` says more was sent and dropped. `error` says what went wrong
-    when the job failed (empty on success)."""
+    holds at most the outbox's body cap; `truncated` says more was sent and dropped. `error`
+    says what went wrong when the job failed (empty on success)."""
 
     code: int
     headers: dict[str, list[str]] = field(default_factory=dict)

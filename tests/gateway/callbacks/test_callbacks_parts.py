@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from twisted.internet import defer
 
 from gateway.callbacks import (
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_DELAY,
     MAX_RETRY_DELAY,
     CallbackRefused,
     DeadLetters,
@@ -75,6 +77,12 @@ def test_backoff_doubles_with_jitter_and_caps() -> None:
     assert backoff(10**6, 1.0) <= MAX_RETRY_DELAY
     assert backoff(3, 500.0, cap=300.0, random=lambda: 0.5) == 500.0  # a base above the cap
     assert backoff(1, 0.0) == 0.0
+
+
+def test_default_retries_outlast_a_target_restart() -> None:
+    # the shortest the defaults can wait (all jitter downwards) is still well over 30 s
+    waits = [backoff(n, DEFAULT_RETRY_DELAY, random=lambda: 0.0) for n in range(1, 9)]
+    assert DEFAULT_RETRIES == len(waits) and sum(waits) > 900 and waits[0] >= 8
 
 
 # ---------------------------------------------------------------------------- guard
