@@ -18,8 +18,51 @@ when status-password is set (the admin resource checks it before serving this pa
 
 from __future__ import annotations
 
+from typing import Any
+
 from twisted.web.resource import Resource
 from twisted.web.server import Request
+
+#: What the page reads, with every key it knows (all optional): the shape documented in
+#: docs/admin.md, and what the screenshot and the browser test serve.
+EXAMPLE_STATUS: dict[str, Any] = {
+    "time": 1795248319.0,
+    "version": "0.1.0",
+    "state": "running",
+    "uptime_seconds": 93784,
+    "queue": {
+        "kind": "spool",
+        "durable": True,
+        "queued": 1834,
+        "in_flight": 32,
+        "bytes_used": 412_316_860,
+        "max_bytes": 1024**3,
+        "lanes": {
+            "0": {"depth": 1650, "oldest_age_seconds": 41.2},
+            "1": {"depth": 120, "oldest_age_seconds": 3.5},
+            "2": {"depth": 60, "oldest_age_seconds": 0.8},
+            "3": {"depth": 4, "oldest_age_seconds": 0.1},
+        },
+    },
+    "smsc": [
+        {"smsc_id": "operator-a", "status": "online 86400s", "online": True, "window": 10,
+         "waiting": 3, "sent": 1_204_332, "failed": 87, "queued": 3},
+        {"smsc_id": "operator-b", "status": "online 3600s", "online": True, "window": 10,
+         "waiting": 0, "sent": 310_877, "failed": 12, "queued": 0},
+        {"smsc_id": "backup", "status": "re-connecting", "online": False, "window": 0,
+         "waiting": 0, "sent": 0, "failed": 0, "queued": 0},
+    ],
+    "rates": {
+        "windows": ["1 min", "5 min", "15 min"],
+        "sms_in": [412.5, 398.1, 350.7],
+        "sms_out": [405.9, 396.4, 349.2],
+        "dlr_in": [380.2, 371.0, 322.8],
+        "dlr_out": [379.8, 370.5, 322.1],
+    },
+    "dlr": {"kind": "internal", "stored": 51_207, "max_entries": 1_000_000},
+    "callbacks": {"pending": 14, "retrying": 3, "dead_letter": 0},
+    "process": {"pid": 4242, "rss_bytes": 157_286_400, "cpu_seconds": 1234.5},
+}
 
 #: How often the page refreshes, in milliseconds.
 REFRESH_MS = 2000
@@ -101,7 +144,7 @@ svg.chart .b polyline { stroke: #8250df; }
     </div>
     <svg class="chart" id="chart-queue" viewBox="0 0 300 60" preserveAspectRatio="none">
       <polyline points=""/></svg>
-    <div class="legend">messages queued, last 5 minutes</div>
+    <div class="legend">messages queued, up to the last 5 minutes (kept in this browser)</div>
   </section>
   <section>
     <h2>Rates (msg/s)</h2>
@@ -198,13 +241,14 @@ function push(series, value) {
   series.push(value);
   if (series.length > POINTS) series.shift();
 }
-function draw(polyline, series, top) {
-  if (!polyline) return;
-  const max = Math.max(top || 0, ...series, 1e-9);
-  const step = 300 / Math.max(POINTS - 1, 1);
-  const start = POINTS - series.length;
+function draw(polyline, series, range) {
+  if (!polyline || series.length === 0) return;
+  const low = range ? range[0] : Math.min(...series);
+  let high = range ? range[1] : Math.max(...series);
+  if (high <= low) high = low + 1;
+  const step = series.length > 1 ? 300 / (series.length - 1) : 0;
   polyline.setAttribute("points", series.map(
-    (v, i) => ((start + i) * step).toFixed(1) + "," + (58 - 56 * v / max).toFixed(1)
+    (v, i) => (i * step).toFixed(1) + "," + (56 - 52 * (v - low) / (high - low)).toFixed(1)
   ).join(" "));
 }
 function render(data) {
@@ -289,10 +333,11 @@ function render(data) {
   }
   if (typeof cpuNow === "number" && typeof t === "number") last = {cpu: cpuNow, time: t};
   draw(document.querySelector("#chart-queue polyline"), history.queue);
-  const top = Math.max(...history.sms_in, ...history.sms_out, 1e-9);
-  draw(document.querySelector("#chart-rates > polyline"), history.sms_in, top);
-  draw(document.querySelector("#chart-rates .b polyline"), history.sms_out, top);
-  draw(document.querySelector("#chart-cpu polyline"), history.cpu, 100);
+  const both = history.sms_in.concat(history.sms_out);
+  const range = [Math.min(...both), Math.max(...both)];
+  draw(document.querySelector("#chart-rates > polyline"), history.sms_in, range);
+  draw(document.querySelector("#chart-rates .b polyline"), history.sms_out, range);
+  draw(document.querySelector("#chart-cpu polyline"), history.cpu, [0, 100]);
   document.getElementById("updated").textContent =
     typeof t === "number" ? new Date(t * 1000).toISOString().replace("T", " ").slice(0, 19)
                           : new Date().toISOString().slice(11, 19);
