@@ -38,9 +38,11 @@ MO's smsc id, so it leaves through the link the MO came in on; the service's `fo
 sendsms users only, we honour them as the user guide documents them. The service's dlr-url
 and dlr-mask ask for receipts of the reply.
 
-Deliberate difference: a reply from a URL is a fresh 7-bit SMS unless the answer says
-otherwise; Kannel reuses the MO record, so the MO's DCS fields (class, coding…) leaked into
-the reply when accept-x-kannel-headers was off.
+A reply from a URL is a fresh 7-bit SMS unless the answer says otherwise (obs.: Kannel's
+reply to a flash MO is not flash); an octet-stream answer is 8-bit even without
+accept-x-kannel-headers, where Kannel's source would keep the MO's coding. HTML answers lose
+their comments whole and every run of blanks (Kannel keeps a comment's `-->` and runs of
+exactly two blanks: docs/mo.md).
 """
 
 from __future__ import annotations
@@ -424,7 +426,7 @@ _ENTITIES: Final = {"amp": 38, "lt": 60, "gt": 62, "nbsp": 32, **{
 def html_to_sms(html: bytes) -> bytes:
     """Kannel's html_to_sms: tags and comments removed, entities of Latin-1 characters
     turned into their octet, blanks collapsed and trimmed. (Kannel leaves a comment's
-    closing `-->` in the text; we drop it.)"""
+    closing `-->` and runs of exactly two blanks in the text; we do not.)"""
     out = bytearray()
     pos, n = 0, len(html)
     while pos < n:

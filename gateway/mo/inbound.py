@@ -191,7 +191,10 @@ def _int(value: object, default: int = 0) -> int:
 
 
 def meta_data_of(pdu: Pdu, tlvs: Iterable[SmppTlv]) -> str:
-    """The configured `smpp-tlv`s present in the PDU as Kannel's `?smpp?name=value&` text."""
+    """The configured `smpp-tlv`s present in the PDU as Kannel's `?smpp?name=value&` text.
+
+    Kannel writes the `?smpp?` group even when no TLV is there (obs.: post-url sends
+    `X-Kannel-Meta-Data: ?smpp?`, `%D` gives `%3Fsmpp%3F`)."""
     pairs: list[bytes] = []
     for tlv in tlvs:
         raw = pdu.tlv(tlv.tag)
@@ -204,7 +207,7 @@ def meta_data_of(pdu: Pdu, tlvs: Iterable[SmppTlv]) -> str:
         else:
             value = raw
         pairs.append(url_encode(tlv.name.encode("utf-8")) + b"=" + url_encode(value) + b"&")
-    return "?smpp?" + b"".join(pairs).decode("ascii") if pairs else ""
+    return "?smpp?" + b"".join(pairs).decode("ascii")
 
 
 def inbound_sms(

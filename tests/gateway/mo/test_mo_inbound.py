@@ -188,3 +188,7 @@ smsc-id = other
     assert [t.name for t in tlvs] == ["my_tlv"]
     assert meta_data_of(pdu, tlvs) == "?smpp?my_tlv=a+b&"
     assert mo(pdu, tlvs=tlvs).meta_data == "?smpp?my_tlv=a+b&"
+
+
+def test_meta_data_has_the_smpp_group_even_without_tlvs() -> None:
+    assert mo(deliver(b"x")).meta_data == "?smpp?"
