@@ -6,6 +6,7 @@ accepting messages, so ours bounds itself (size × count, `group = passerelle` `
 and `log-max-files`) and still reopens on SIGHUP for the operators who keep logrotate.
 """
 
+from gateway.logs.files import log_observers
 from gateway.logs.observer import KANNEL_LEVELS, KannelLogObserver, kannel_level
 from gateway.logs.redact import redact, redact_bytes
 from gateway.logs.rotate import RotatingFile
@@ -15,6 +16,7 @@ __all__ = [
     "KannelLogObserver",
     "RotatingFile",
     "kannel_level",
+    "log_observers",
     "redact",
     "redact_bytes",
 ]

@@ -167,3 +167,34 @@ def test_redaction_keeps_the_rest() -> None:
 def test_redact_bytes_keeps_other_octets() -> None:
     raw = b"text=\xe9t\xe9&password=s\xe9cret"
     assert redact_bytes(raw) == b"text=\xe9t\xe9&password=***"
+
+
+def test_log_observers_from_the_configuration(tmp_path: Path) -> None:
+    from gateway.config import load_config_text
+    from gateway.logs import log_observers
+
+    text = f"""\
+group = core
+admin-port = 13000
+admin-password = secret
+log-file = {tmp_path / "bearerbox.log"}
+log-level = 2
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+log-file = {tmp_path / "bearerbox.log"}
+log-level = 1
+
+group = passerelle
+log-max-bytes = 4096
+log-max-files = 2
+"""
+    config = load_config_text(text)
+    observers = log_observers(config)
+    assert len(observers) == 1  # one file, one writer, at the more talkative level
+    (observer,) = observers
+    assert observer.level == 1
+    out = observer.out
+    assert isinstance(out, RotatingFile)
+    assert (out.max_bytes, out.max_files) == (4096, 2)
+    out.close()
