@@ -18,6 +18,7 @@ import psutil
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 
+import native
 from gateway.queue import PRIORITIES
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ def status_snapshot(service: GatewayService, now: float | None = None) -> dict[s
             "rss_bytes": process.memory_info().rss,
             "cpu_seconds": round(cpu.user + cpu.system, 3),
         },
+        # Which message encoder runs: "c" (the cffi module) or "python" (its twin).
+        "encoder": native.IMPLEMENTATION,
     }
 
 

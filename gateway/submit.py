@@ -30,6 +30,8 @@ Kannel's (REFERENCE §2.3, §2.8, §2.11, §2.12, and smsc_smpp.c):
   (2, 0x20, 0x40) → 2; +16 with the intermediate bit (4); 8/16 alone → 0. Only the first part
   of a split message asks for receipts (Kannel: one callback per request).
 * **short_message**: UDH + user data; over 254 octets it all goes into `message_payload`.
+  7-bit user data is one septet per octet, as Kannel sends it, unless the group sets our
+  `packed-septets` (then packed after the UDH's fill bits; docs/native.md).
 * **more_messages_to_send** = 1 on every part but the last (SMPP ≥ 3.4 binds only).
 * **meta-data** `?smpp?…`: `data_coding`, `source_addr_ton`, `source_addr_npi`,
   `dest_addr_ton`, `dest_addr_npi` override the fields; any other key becomes a TLV when an
@@ -45,11 +47,13 @@ from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import unquote_to_bytes
 
-from gateway.message import UNSET, Message
+from gateway.message import CODING_7BIT, UNSET, Message
 from gateway.routing import normalize_number
 from protocols.smpp import constants as c
 from protocols.smpp.pdu import Pdu
 from protocols.sms.dcs import dcs_for
+from protocols.sms.gsm import pack7
+from protocols.sms.udh import fill_bits
 
 #: Kannel's GSM_ADDR_TON_* / GSM_ADDR_NPI_* values used here.
 TON_INTERNATIONAL: Final = 1
@@ -148,6 +152,11 @@ class SubmitProfile:
     unified_prefix: str = ""
     interface_version: int = 0x34
     tlvs: Mapping[str, TlvDef] = field(default_factory=dict)
+    #: Ours: 7-bit user data goes packed (`packed-septets`), after the UDH's fill bits.
+    packed_septets: bool = False
+    #: Ours: national language tables (`national-locking-shift`, `national-single-shift`).
+    national_locking_shift: int = 0
+    national_single_shift: int = 0
 
     @classmethod
     def from_smsc(cls, smsc: Any, tlv_defs: Iterable[TlvDef] = ()) -> SubmitProfile:
@@ -182,7 +191,26 @@ class SubmitProfile:
             unified_prefix=get("unified_prefix", "") or "",
             interface_version=interface_version,
             tlvs={d.name: d for d in tlv_defs if d.applies_to(smsc_id)},
+            packed_septets=bool(get("packed_septets", False)),
+            national_locking_shift=int(get("national_locking_shift", 0)),
+            national_single_shift=int(get("national_single_shift", 0)),
         )
+
+
+def national_tables(smscs: Iterable[Any]) -> dict[str, tuple[int, int]]:
+    """smsc-id → (locking, single) national tables, for the ids whose groups all set the same
+    non-default tables: text is encoded when it is accepted, so only a message asked for such
+    an id (request `smsc`, forced-smsc, default-smsc) can be encoded for them."""
+    seen: dict[str, set[tuple[int, int]]] = {}
+    for smsc in smscs:
+        profile = smsc if isinstance(smsc, SubmitProfile) else SubmitProfile.from_smsc(smsc)
+        tables = (profile.national_locking_shift, profile.national_single_shift)
+        seen.setdefault(profile.smsc_id, set()).add(tables)
+    return {
+        smsc_id: next(iter(tables))
+        for smsc_id, tables in seen.items()
+        if len(tables) == 1 and next(iter(tables)) != (0, 0)
+    }
 
 
 def smpp_time(when: float) -> bytes:
@@ -348,7 +376,10 @@ def submit_sm_for(
     if message.deferred != UNSET:
         params["schedule_delivery_time"] = smpp_time(base + message.deferred * 60)
 
-    user_data = udh + message.payload if udh else message.payload
+    payload = message.payload
+    if profile.packed_septets and message.coding == CODING_7BIT:
+        payload = pack7(payload, fill_bits(len(udh)))
+    user_data = udh + payload if udh else payload
     pdu = Pdu(c.SUBMIT_SM, params=params)
     if len(user_data) > MAX_SHORT_MESSAGE:
         params["short_message"] = b""

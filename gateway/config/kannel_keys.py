@@ -363,3 +363,24 @@ KEY_POLICY: Final[Mapping[str, Mapping[str, Policy]]] = MappingProxyType({
 SMSC_OTHER_DRIVER_REASON: Final = (
     "not used by smsc = smpp (it belongs to other SMSC drivers; Kannel ignores it here too)"
 )
+
+
+#: Passerelle's own keys of `group = smsc` (Kannel has no such keys; docs/native.md):
+#: national language tables for 7-bit text (a name or the TS 23.038 number) and packed
+#: septets.
+OUR_SMSC_KEYS: Final = frozenset(
+    {"national-locking-shift", "national-single-shift", "packed-septets"}
+)
+
+
+def national_language(value: str) -> int | None:
+    """`turkish`, `spanish`, `portuguese` (any case), their TS 23.038 numbers, or `none`/0 →
+    the language number; None for anything else."""
+    from native.tables import LANGUAGE_NAMES
+
+    text = value.strip().lower()
+    if text in ("none", "0", ""):
+        return 0
+    if text in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[text]
+    return int(text) if text.isdigit() and int(text) in LANGUAGE_NAMES.values() else None

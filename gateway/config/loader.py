@@ -28,6 +28,7 @@ from gateway.config.kannel_keys import (
     SMSC_DRIVERS,
     SMSC_OTHER_DRIVER_REASON,
     Severity,
+    national_language,
 )
 from gateway.config.model import (
     BIND_FIELD_OCTETS,
@@ -485,6 +486,7 @@ def _smsc(g: _Group) -> SmscConfig | None:
                "switches to 3, and so does Passerelle", "esm-class", g.raw.entries["esm-class"])
         g.assign("esm_class", 3)
     g.text("alt-addr-charset")
+    _our_smsc_keys(g)
 
     # Kannel's port rules (smsc_smpp_create).
     if port and receive_port:
@@ -515,6 +517,28 @@ def _smsc(g: _Group) -> SmscConfig | None:
             g.ctx.error(f"the SMPP settings are inconsistent: {exc}", g.location)
             return None
     return smsc
+
+
+def _our_smsc_keys(g: _Group) -> None:
+    """Passerelle's own smsc keys (kannel_keys.OUR_SMSC_KEYS): national tables, packing."""
+    from native.tables import LOCKING_TABLES
+
+    for key, allowed in (
+        ("national-locking-shift", LOCKING_TABLES),
+        ("national-single-shift", (0, 1, 2, 3)),
+    ):
+        value = g.text(key)
+        if value is None:
+            continue
+        language = national_language(value)
+        if language is None or language not in allowed:
+            names = "none, turkish, portuguese" if key.endswith("locking-shift") else (
+                "none, turkish, spanish, portuguese")
+            g.error(f"must be one of {names} (or its TS 23.038 number)", key,
+                    g.raw.entries[key])
+        else:
+            g.assign(key.replace("-", "_"), language, key)
+    g.flag("packed-septets")
 
 
 def _smsbox(g: _Group) -> SmsboxConfig | None:

@@ -205,6 +205,12 @@ class SmscConfig:
     priority: int = 0
     esm_class: int = 3
     alt_addr_charset: str | None = None
+    #: Ours: GSM national language tables (3GPP TS 23.038 annex A; 1 Turkish, 2 Spanish,
+    #: 3 Portuguese, 0 none) for 7-bit text meant for this group. Kannel has none.
+    national_locking_shift: int = field(default=0, metadata=_ours())
+    national_single_shift: int = field(default=0, metadata=_ours())
+    #: Ours: 7-bit text goes packed (8 septets in 7 octets), not Kannel's octet per septet.
+    packed_septets: bool = field(default=False, metadata=_ours())
     location: Location | None = _location()
     locations: Mapping[str, Location] = _locations()
 

@@ -60,10 +60,11 @@ from gateway.sendsms.validate import (
     ValidRequest,
     load_number_lists,
 )
+from gateway.submit import national_tables
 from protocols.sms.charset import decode_text, to_ucs2, to_utf8
 from protocols.sms.dcs import DC_7BIT, DC_UCS2
 from protocols.sms.gsm import to_gsm, utf8_to_gsm
-from protocols.sms.split import Part, split
+from protocols.sms.split import Part, add_ies, national_ies, split
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig, SendsmsUser
@@ -99,21 +100,24 @@ class Reply:
     messages: int = 0
 
 
-def payload_of(text: bytes, coding: int, charset: str | None) -> bytes:
-    """Request octets → the user data Kannel puts on the wire for this coding (§2.12)."""
+def payload_of(
+    text: bytes, coding: int, charset: str | None, *, locking: int = 0, single: int = 0
+) -> bytes:
+    """Request octets → the user data Kannel puts on the wire for this coding (§2.12);
+    7-bit in the national tables `locking`/`single` when the target smsc sets them."""
     if coding == DC_7BIT:
-        return utf8_to_gsm(to_utf8(text, charset))
+        return utf8_to_gsm(to_utf8(text, charset), locking=locking, single=single)
     if coding == DC_UCS2 and charset is not None:
         return to_ucs2(decode_text(text, charset))
     return text
 
 
-def decoration_of(value: str | None, coding: int) -> bytes:
+def decoration_of(value: str | None, coding: int, *, locking: int = 0, single: int = 0) -> bytes:
     """A header, footer or split-suffix from the configuration in the payload's coding."""
     if not value:
         return b""
     if coding == DC_7BIT:
-        return to_gsm(value)
+        return to_gsm(value, locking=locking, single=single)
     if coding == DC_UCS2:
         return to_ucs2(value)
     return value.encode("utf-8")
@@ -150,6 +154,7 @@ class Acceptor:
         self.queue = queue
         self.clock = clock
         self._concat_ref = 0
+        self._national = national_tables(config.smscs)
 
     def handle(self, request: SendsmsRequest, client_ip: str) -> Deferred[Reply]:
         """Validate, build, route and queue one request; fires with Kannel's reply."""
@@ -176,10 +181,17 @@ class Acceptor:
         """Build, route and queue the messages of a validated request."""
         user = valid.user
         now = self.clock.seconds()
-        payload = payload_of(valid.text, valid.coding, valid.charset)
-        header = decoration_of(user.header, valid.coding)
-        footer = decoration_of(user.footer, valid.coding)
-        suffix = decoration_of(user.split_suffix, valid.coding)
+        # National language tables (ours) when the smsc id asked for sets them: see
+        # docs/native.md. Their IEs join the client's UDH.
+        locking, single = (0, 0)
+        if valid.coding == DC_7BIT and self._national:
+            locking, single = self._national.get(valid.smsc_id or "", (0, 0))
+        tables = {"locking": locking, "single": single}
+        payload = payload_of(valid.text, valid.coding, valid.charset, **tables)
+        header = decoration_of(user.header, valid.coding, **tables)
+        footer = decoration_of(user.footer, valid.coding, **tables)
+        suffix = decoration_of(user.split_suffix, valid.coding, **tables)
+        udh = add_ies(valid.udh or b"", national_ies(locking, single))
         priority = self._priority(user, valid.priority)
         dlr_url = valid.dlr_url or user.dlr_url or ""
 
@@ -188,7 +200,7 @@ class Acceptor:
         queued_receivers: list[str] = []
         splits = 0
         for receiver in valid.receivers:
-            parts = self._split(user, payload, valid, header, footer, suffix)
+            parts = self._split(user, payload, valid, header, footer, suffix, udh)
             splits = len(parts)
             messages = [
                 self._message(valid, user, receiver, part, priority, dlr_url, now) for part in parts
@@ -252,12 +264,13 @@ class Acceptor:
         header: bytes,
         footer: bytes,
         suffix: bytes,
+        udh: bytes,
     ) -> list[Part]:
         """The parts for one receiver; the concatenation reference moves on when used."""
         parts = split(
             payload,
             valid.coding,
-            udh=valid.udh or b"",
+            udh=udh,
             concatenation=user.concatenation,
             max_messages=user.max_messages,
             ref=self._concat_ref,

@@ -295,7 +295,8 @@ def national_ies(locking: int, single: int) -> bytes:
     return ies
 
 
-def _with_ies(udh: bytes, ies: bytes) -> bytes:
+def add_ies(udh: bytes, ies: bytes) -> bytes:
+    """`udh` (possibly empty) with `ies` appended and its UDHL rewritten; empty stays empty."""
     body = udh[1:] + ies
     return bytes((len(body),)) + body if body else b""
 
@@ -332,7 +333,7 @@ def split_text(
             coding = DC_7BIT if native.gsm_encodable(text, locking, single) else DC_UCS2
         if coding == DC_7BIT:
             ies = national_ies(locking, single)
-    base = _with_ies(udh, ies)
+    base = add_ies(udh, ies)
     udh_octets = len(base)
     if catenation is Catenation.REF8:
         split_udh_octets = max(udh_octets, 1) + CONCAT_IE_OCTETS
@@ -352,7 +353,7 @@ def split_text(
             part_udh = add_concat(base, ref & 0xFF, total, seq)
         elif total > 1 and catenation is Catenation.REF16:
             ie = bytes((IEI_CONCAT_16, 4, (ref >> 8) & 0xFF, ref & 0xFF, total, seq))
-            part_udh = _with_ies(base, ie)
+            part_udh = add_ies(base, ie)
         parts.append(Part(part_udh, data[start:end], seq, total))
         start = end
     return used, parts
