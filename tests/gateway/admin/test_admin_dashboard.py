@@ -28,7 +28,7 @@ from gateway.admin.dashboard import EXAMPLE_STATUS, page_html
 from gateway.admin.resource import AdminResource
 from gateway.config.model import CoreConfig
 from tests.gateway.admin.fakes import FakeControl
-from tests.gateway.admin.http import Server
+from tests.gateway.admin.served import Server
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using readBody:DeprecationWarning")
 

@@ -21,7 +21,7 @@ from twisted.internet.task import Clock
 from gateway.admin.resource import AdminResource
 from gateway.config.model import CoreConfig
 from tests.gateway.admin.fakes import FakeControl
-from tests.gateway.admin.http import Server
+from tests.gateway.admin.served import Server
 from tests.gateway.test_service import free_port
 
 pytestmark = [
