@@ -69,6 +69,59 @@ def test_observed_dlr_values() -> None:
     assert expand("%x", f) == "%x"
 
 
+#: Every code in one get-url, as the real Kannel 1.4.5 smsbox sent it for two MOs from our
+#: SMSC simulator (%t, %T and %I, which change per message, are checked separately).
+MO_PATTERN = (
+    "/mo?k=%k|s=%s|S=%S|r=%r|a=%a|b=%b|e=%e|p=%p|P=%P|q=%q|Q=%Q|i=%i|n=%n|o=%o|O=%O|c=%c"
+    "|C=%C|m=%m|M=%M|d=%d|D=%D|u=%u|B=%B|f=%f|F=%F|v=%v|V=%V|R=%R|x=%x|y=%y|U=%U|pc=%%"
+    "|g=%#smpp#x#|end"
+)
+
+
+def test_observed_mo_get_url_gsm() -> None:
+    mo = PatternFields(
+        text=b"Hello  w*rld foo+bar/x",
+        receiver="0046701234567",  # Kannel has swapped them: %p is the phone
+        sender="12345",
+        smsc_id="sim",
+        service="default",
+        account="kannel",
+        coding=0,
+        meta_data="?smpp?",
+        time=1795262360,
+    )
+    assert expand(MO_PATTERN, mo) == (
+        "/mo?k=Hello|s=w*rld|S=foo+bar/x|r=|a=Hello+w*rld+foo%2Bbar%2Fx"
+        "|b=Hello++w*rld+foo%2Bbar%2Fx|e=48656C6C6F2020772A726C6420666F6F2B6261722F78"
+        "|p=0046701234567|P=12345|q=%2B46701234567|Q=12345|i=sim|n=default|o=kannel|O=00|c=0"
+        "|C=UTF-8|m=-1|M=-1|d=-1|D=%3Fsmpp%3F|u=|B=|f=|F=|v=|V=|R=|x=%x|y=%y|U=%U|pc=%|g=|end"
+    )
+    assert expand("%t|%T", mo) == "2026-11-21+11:59:20|1795262360"
+
+
+def test_observed_mo_get_url_ucs2_splits_words_on_octets() -> None:
+    mo = PatternFields(
+        text="héllo €uro ünï".encode("utf-16-be"),  # the 0x20 of € splits a word too
+        receiver="46701234567",
+        sender="0012345",
+        smsc_id="sim",
+        service="default",
+        account="kannel",
+        coding=2,
+        meta_data="?smpp?",
+    )
+    got = expand(MO_PATTERN, mo).encode("utf-8", "surrogateescape")
+    assert got == (
+        b"/mo?k=%00h%00%E9%00l%00l%00o%00|s=%AC%00u%00r%00o%00|S=\x00\xfc\x00n\x00\xef|r="
+        b"|a=%00h%00%E9%00l%00l%00o%00+%AC%00u%00r%00o%00+%00%FC%00n%00%EF"
+        b"|b=%00h%00%E9%00l%00l%00o%00++%AC%00u%00r%00o%00+%00%FC%00n%00%EF"
+        b"|e=006800E9006C006C006F002020AC00750072006F002000FC006E00EF"
+        b"|p=46701234567|P=0012345|q=46701234567|Q=%2B12345|i=sim|n=default|o=kannel|O=08|c=2"
+        b"|C=UTF-16BE|m=-1|M=-1|d=-1|D=%3Fsmpp%3F|u=|B=|f=|F=|v=|V=|R=|x=%x|y=%y|U=%U|pc=%|g="
+        b"|end"
+    )
+
+
 def test_ack_dlr_hex_and_split_words() -> None:
     f = PatternFields(text=b"ACK/", dlr_mask=8, meta_data="?smpp_resp??orig_msg?dlr_mask=31&")
     assert expand("%e", f) == "41434B2F"
