@@ -13,6 +13,7 @@ from gateway.callbacks.guard import (
 from gateway.callbacks.job import HttpJob, HttpResult
 from gateway.callbacks.outbox import (
     BODY_CAP,
+    DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PENDING,
     DEFAULT_RETRIES,
     DEFAULT_RETRY_DELAY,
@@ -25,6 +26,7 @@ from gateway.callbacks.outbox import (
 __all__ = [
     "BLOCKED_NETWORKS",
     "BODY_CAP",
+    "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PENDING",
     "DEFAULT_RETRIES",
     "DEFAULT_RETRY_DELAY",

@@ -59,6 +59,8 @@ MAX_RETRY_DELAY: Final = 300.0
 #: Each delay is multiplied by a random factor in [1 - JITTER, 1 + JITTER], so callbacks
 #: failed together do not all come back in the same second.
 JITTER: Final = 0.2
+#: A suggested disk budget for the outbox's queue (about 200,000 typical dlr-url jobs).
+DEFAULT_MAX_BYTES: Final = 64 * 2**20
 #: Kannel's `max-pending-requests` and `http-timeout` defaults.
 DEFAULT_MAX_PENDING: Final = 512
 DEFAULT_TIMEOUT: Final = 240.0
@@ -650,6 +652,8 @@ class Outbox:
             except OSError as e:
                 log.error("callback dead-letter file not written: {error}", error=str(e))
         hook = self._hooks.get(job.kind)
+        if hook is None:
+            log.warn("callback of kind {kind!r} finished with no hook registered", kind=job.kind)
         d = defer.maybeDeferred(hook, job, result) if hook is not None else defer.succeed(None)
 
         def hook_failed(failure: Failure) -> None:
@@ -676,6 +680,7 @@ class Outbox:
 
 __all__ = [
     "BODY_CAP",
+    "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PENDING",
     "DEFAULT_RETRIES",
     "DEFAULT_RETRY_DELAY",
