@@ -188,13 +188,13 @@ class MoReceiver:
             log.info("MO from %s to %s rejected: %s", sms.sender, sms.receiver, reason)
             return succeed(c.ESME_RX_R_APPN)
         if not self.combine:
-            return self._answer(self._handle(sms))
+            return self._answer(self._serve(sms))
         outcome = self.reassembler.add(sms)
         if outcome is None:
-            return self._answer(self._handle(sms))
+            return self._answer(self._serve(sms))
         if isinstance(outcome, Held):
             return succeed(c.ESME_ROK)
-        return self._answer(self._handle(outcome.sms), whole=outcome, last=sms)
+        return self._answer(self._serve(outcome.sms), whole=outcome, last=sms)
 
     def _answer(
         self, stored: Deferred[None], whole: Whole | None = None, last: InboundSms | None = None
@@ -231,7 +231,7 @@ class MoReceiver:
     def _give_up(self, parts: list[InboundSms]) -> None:
         """Parts of a group given up (timeout, bounds, shutdown) go on one by one."""
         for part in parts:
-            self._handle(part).addErrback(self._lost, part)
+            self._serve(part).addErrback(self._lost, part)
 
     def _lost(self, failure: Failure, sms: InboundSms) -> None:
         self.counters.failed += 1
@@ -241,7 +241,7 @@ class MoReceiver:
 
     # -- smsbox ---------------------------------------------------------------------------
 
-    def _handle(self, sms: InboundSms) -> Deferred[None]:
+    def _serve(self, sms: InboundSms) -> Deferred[None]:
         """Run the MO's service; fires once what it produced is stored."""
         try:
             return self._obey(sms)
