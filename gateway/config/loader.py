@@ -14,6 +14,7 @@ smpp `system-type` is enforced by the code ("doesn't specify system-type"), so i
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import fields
@@ -64,7 +65,8 @@ OUR_GROUPS: Final = {
     "passerelle": frozenset(
         "spool-dir spool-max-bytes spool-max-messages queue-max-messages max-request-body "
         "log-max-bytes log-max-files redis simulator-port lane-weights default-lane dlr-ttl "
-        "dlr-max-entries".split()
+        "dlr-max-entries dlr-file callback-guard callback-allow-networks "
+        "callback-allow-loopback callback-max-bytes".split()
     ),
     "passerelle-user": frozenset(
         "username default-lane max-lane forced-lane spool-max-bytes".split()
@@ -771,6 +773,20 @@ def _passerelle(g: _Group, core: CoreConfig | None) -> PasserelleConfig | None:
     for key in ("spool-max-messages", "queue-max-messages", "log-max-files", "dlr-max-entries"):
         g.integer(key, low=1)
     g.integer("dlr-ttl", low=1)
+    if g.text("dlr-file") == "":
+        g.error("must name a file", "dlr-file", g.raw.entries["dlr-file"])
+    g.flags("callback-guard", "callback-allow-loopback")
+    networks = g.entry("callback-allow-networks")
+    if networks is not None:
+        try:
+            g.assign("callback_allow_networks", _networks(networks.value),
+                     "callback-allow-networks")
+        except ValueProblem as exc:
+            g.error(str(exc), "callback-allow-networks", networks)
+    cap = g.size("callback-max-bytes")
+    if cap is not None and cap < 1:
+        g.error("must be at least 1 byte", "callback-max-bytes",
+                g.raw.entries["callback-max-bytes"])
     g.text("redis")
     g.port("simulator-port")
     g.integer("default-lane", low=0, high=3)
@@ -784,6 +800,23 @@ def _passerelle(g: _Group, core: CoreConfig | None) -> PasserelleConfig | None:
         g.assign("queue_max_messages", core.sms_outgoing_queue_limit)
     g.classify_rest()
     return g.build(PasserelleConfig)
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """CIDRs separated by `;`, `,` or blanks, each checked now rather than at the first
+    callback."""
+    found = []
+    for item in re.split(r"[;,\s]+", text.strip()):
+        if not item:
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ValueProblem(
+                f"'{item}' is not a network (CIDR like 10.1.0.0/16): {exc}"
+            ) from None
+        found.append(item)
+    return tuple(found)
 
 
 def _lane_weights(text: str) -> tuple[int, int, int, int]:

@@ -558,6 +558,16 @@ class PasserelleConfig:
     dlr_ttl: int = 7 * 24 * 3600
     #: At most this many delivery-report records are kept (oldest dropped first).
     dlr_max_entries: int = 1_000_000
+    #: The embedded DLR store's file; None: `dlr.sqlite` in spool-dir (in memory without one).
+    dlr_file: str | None = None
+    #: Refuse dlr-url / get-url targets in private, link-local and special ranges.
+    callback_guard: bool = True
+    #: CIDRs allowed as callback targets although the guard blocks their range.
+    callback_allow_networks: tuple[str, ...] = ()
+    #: Loopback targets (an application on the gateway's own host) are allowed unless false.
+    callback_allow_loopback: bool = True
+    #: The callback outbox refuses new requests past this many bytes on disk.
+    callback_max_bytes: int = 256 * 1024**2
     location: Location | None = _location()
     locations: Mapping[str, Location] = _locations()
 
