@@ -26,11 +26,15 @@ effects.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
@@ -39,8 +43,9 @@ from twisted.web.server import Request, Site
 from gateway.config import GatewayConfig
 from gateway.dispatch import Dispatcher
 from gateway.queue import MemoryQueue, MessageQueue
+from gateway.reports import DeliveryReports
 from gateway.routing import Router
-from gateway.smsc import DeliveryEvents, SmscLink
+from gateway.smsc import SmscLink
 from gateway.submit import SubmitProfile, TlvDef
 
 log = Logger(namespace="passerelle.service")
@@ -60,6 +65,72 @@ def queue_limit(config: GatewayConfig) -> int:
     if kannel is not None and kannel > 0:
         limit = min(limit, kannel)
     return max(1, limit)
+
+
+def dlr_store_for(config: GatewayConfig, reactor: Any) -> Any:
+    """The DLR store `dlr-storage` names: Redis through dlr-db + redis-connection, or the
+    embedded SQLite store (`dlr-file`, else `dlr.sqlite` in spool-dir, else in memory like
+    the queue). Kannel's dlr-db `ttl = 0` means forever; ours falls back to `dlr-ttl`."""
+    from storage.dlr import EmbeddedDlrStore, RedisDlrStore
+
+    passerelle = config.passerelle
+    if config.core.dlr_storage == "redis":
+        db = config.dlr_db
+        assert db is not None  # the loader requires it with dlr-storage = redis
+        conn = config.redis_connection(db.id)
+        assert conn is not None and conn.host is not None
+        return RedisDlrStore(
+            conn.host,
+            conn.port,
+            password=conn.password,
+            database=conn.database,
+            ttl=float(db.ttl if db.ttl > 0 else passerelle.dlr_ttl),
+            table=db.table or "dlr",
+            reactor=reactor,
+        )
+    if passerelle.dlr_file is not None:
+        path = passerelle.dlr_file
+    elif uses_spool(config):
+        Path(passerelle.spool_dir).mkdir(parents=True, exist_ok=True)
+        path = str(Path(passerelle.spool_dir) / "dlr.sqlite")
+    else:
+        path = ":memory:"
+    return EmbeddedDlrStore(
+        path, ttl=float(passerelle.dlr_ttl), max_records=passerelle.dlr_max_entries,
+        reactor=reactor,
+    )
+
+
+def outbox_for(config: GatewayConfig, reactor: Any, directory: str | Path) -> Any:
+    """The callback outbox with smsbox's HTTP settings and our guard. Kannel retries a failed
+    callback `http-request-retry` times, default 0 (lost at the first failure); when the key
+    is not set we retry `DEFAULT_RETRIES` times with backoff from `http-queue-delay`."""
+    from gateway.callbacks import DEFAULT_RETRIES, NetworkGuard, Outbox
+    from gateway.config.model import SmsboxConfig
+
+    smsbox = config.smsbox if config.smsbox is not None else SmsboxConfig()
+    passerelle = config.passerelle
+    retries = (
+        smsbox.http_request_retry
+        if "http-request-retry" in smsbox.locations
+        else DEFAULT_RETRIES
+    )
+    guard = NetworkGuard(
+        enabled=passerelle.callback_guard,
+        allow=passerelle.callback_allow_networks,
+        allow_loopback=passerelle.callback_allow_loopback,
+        reactor=reactor,
+    )
+    return Outbox(
+        directory,
+        reactor,
+        max_pending=max(1, smsbox.max_pending_requests),
+        retries=max(0, retries),
+        retry_delay=float(max(0, smsbox.http_queue_delay)),
+        timeout=float(smsbox.http_timeout) if smsbox.http_timeout > 0 else 240.0,
+        guard=guard,
+        max_bytes=passerelle.callback_max_bytes,
+    )
 
 
 class AdminStub(Resource):
@@ -141,6 +212,81 @@ class SimulatorService(Service):
         return maybeDeferred(port.stopListening)
 
 
+class ReportsService(Service):
+    """The DLR store, the callback outbox and the MO receiver, handed to `DeliveryReports`.
+
+    Started before the links (a receipt never finds them missing) and stopped after them
+    (the last receipts still go somewhere); opening them takes threads, files and
+    connections, so nothing is built before `startService`. The outbox lives in
+    `<spool-dir>/callbacks`; without a spool-dir (the in-memory queue) in a temporary
+    directory removed at stop, since nothing else survives a restart there either.
+    """
+
+    #: How often the DLR record count shown on the status page is refreshed (seconds).
+    COUNT_EVERY = 5.0
+
+    def __init__(
+        self, config: GatewayConfig, reactor: Any, reports: DeliveryReports,
+        queue: MessageQueue, router: Router,
+    ) -> None:
+        self.config = config
+        self.reactor = reactor
+        self.reports = reports
+        self.queue = queue
+        self.router = router
+        self.store: Any = None
+        self.outbox: Any = None
+        self.mo: Any = None
+        self.opened: Deferred[None] | None = None
+        #: DLR records in the store at the last count (None before the first).
+        self.records: int | None = None
+        self._scratch: str | None = None
+        self._counter: LoopingCall | None = None
+
+    def startService(self) -> None:
+        from gateway.mo import MoReceiver
+
+        super().startService()
+        config = self.config
+        if uses_spool(config):
+            directory = str(Path(config.passerelle.spool_dir) / "callbacks")
+        else:
+            directory = self._scratch = tempfile.mkdtemp(prefix="passerelle-callbacks-")
+        self.store = dlr_store_for(config, self.reactor)
+        self.outbox = outbox_for(config, self.reactor, directory)
+        self.mo = MoReceiver(config, self.queue, self.outbox, self.reactor, router=self.router)
+        self.reports.open(self.store, self.outbox, self.mo)
+        self.opened = self.outbox.open()
+        self.opened.addErrback(
+            lambda f: log.failure("the callback outbox could not be opened", f)
+        )
+        self._counter = LoopingCall(self._count)
+        self._counter.clock = self.reactor
+        self._counter.start(self.COUNT_EVERY, now=True).addErrback(
+            lambda f: log.failure("DLR count loop stopped", f)
+        )
+
+    def _count(self) -> None:
+        def counted(n: int) -> None:
+            self.records = n
+
+        self.store.count().addCallbacks(counted, lambda f: None)
+
+    def stopService(self) -> Deferred[Any]:
+        super().stopService()
+        if self._counter is not None and self._counter.running:
+            self._counter.stop()
+        self.reports.close()
+        if self.mo is not None:
+            self.mo.stop()
+        closing = [maybeDeferred(self.outbox.close), maybeDeferred(self.store.close)]
+        d = DeferredList(closing, consumeErrors=True)
+        if self._scratch is not None:
+            scratch, self._scratch = self._scratch, None
+            d.addBoth(lambda result: (shutil.rmtree(scratch, ignore_errors=True), result)[1])
+        return d
+
+
 class DispatchService(Service):
     """The links and the dispatcher: started after the simulator, stopped before it."""
 
@@ -173,11 +319,13 @@ class GatewayService(MultiService):
             reactor = default_reactor
         self.config = config
         self.reactor = reactor
-        self.events = DeliveryEvents()
         self.queue: MessageQueue = self._queue(config, reactor)
 
         # One router entry per connection: `instances = N` makes N identical ones.
         entries = [smsc for smsc in config.smscs for _ in range(max(1, smsc.instances))]
+        self.events = DeliveryReports(
+            reactor, msg_id_types={key: smsc.msg_id_type for key, smsc in enumerate(entries)}
+        )
         self.links: list[SmscLink] = []
         autostart: list[SmscLink] = []
         core = config.core
@@ -214,6 +362,9 @@ class GatewayService(MultiService):
             self.simulator.setServiceParent(self)
         else:
             self.simulator = None
+
+        self.reports = ReportsService(config, reactor, self.events, self.queue, self.router)
+        self.reports.setServiceParent(self)
 
         self.dispatch = DispatchService(self.dispatcher, self.links)
         self.dispatch.autostart = autostart
