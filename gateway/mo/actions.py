@@ -3,8 +3,8 @@
 Actions (`obey_request`), once the service is chosen:
 
 * **text**: the pattern with its escape codes filled in is the reply. Kannel url-encodes
-  the values even there (`%p` of `+358…` reads `%2B358…` on the phone); we write them as
-  they are (`url_pattern.expand(url_encode=False)`), a deliberate difference.
+  the values even there (`%r` of `hello there` reads `hello+there` on the phone), and
+  services written for it expect that, so we do too.
 * **file**: the escapes of the file name are filled in (url-encoded, as Kannel: a `/` in a
   word cannot climb out of the directory) and the file's content, at most `MAX_FILE_OCTETS`,
   is the reply. A missing file is an empty reply, as in Kannel.
@@ -600,7 +600,7 @@ def static_content(service: SmsService, sms: InboundSms, sender: str, now: float
     """The reply of a text or file service."""
     fields = pattern_fields(service, sms, sender)
     if service.action == "text":
-        return ReplyContent(expand(service.pattern, fields, url_encode=False, now=now).encode(
+        return ReplyContent(expand(service.pattern, fields, now=now).encode(
             "utf-8", "surrogateescape"))
     return ReplyContent(file_content(expand(service.pattern, fields, now=now)))
 
