@@ -112,9 +112,13 @@ class CallbackServer:
     """A dlr-url endpoint recording every request; `stop()` closes the port (callbacks then
     fail to connect) and `start()` opens the same port again."""
 
-    def __init__(self, port: int = 0, status: int = 200) -> None:
+    def __init__(self, port: int = 0, status: int = 200, body: bytes = b"",
+                 content_type: str = "text/plain") -> None:
         self.calls: list[Call] = []
         self.status = status
+        #: What every request is answered with (an sms-service's reply text).
+        self.body = body
+        self.content_type = content_type
         self._changed = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self.port = port
@@ -136,8 +140,10 @@ class CallbackServer:
                     owner.calls.append(call)
                     owner._changed.notify_all()
                 self.send_response(owner.status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Type", owner.content_type)
+                self.send_header("Content-Length", str(len(owner.body)))
                 self.end_headers()
+                self.wfile.write(owner.body)
 
             do_GET = _record  # noqa: N815 - http.server's names
             do_POST = _record  # noqa: N815
@@ -276,12 +282,13 @@ class Deployment:
     """The simulator and the gateway as processes, with their files in `workdir`.
 
     `simulator` holds extra `smsc-sim` options, `core` / `smsbox` / `passerelle` extra lines
-    for those groups; `redis_port` switches the DLR store to Redis (dlr-storage = redis).
+    for those groups, `extra` whole groups (sms-service…); `redis_port` switches the DLR
+    store to Redis (dlr-storage = redis).
     """
 
     def __init__(self, workdir: Path, *, simulator: tuple[str, ...] = (), core: str = "",
                  smsbox: str = "", passerelle: str = "", redis_port: int | None = None,
-                 ) -> None:
+                 extra: str = "") -> None:
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.smsc_port = free_port()
@@ -295,6 +302,7 @@ class Deployment:
         )
         if redis_port is not None:
             text += REDIS_GROUPS.format(redis_port=redis_port)
+        text += "\n" + extra
         self.conf = workdir / "kannel.conf"
         self.conf.write_text(text, encoding="utf-8")
         self.sim_log = workdir / "sim.jsonl"

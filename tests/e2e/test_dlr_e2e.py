@@ -165,3 +165,30 @@ def test_callback_target_down_for_30s_gets_every_callback_once_back(
         }, stack.logs()
     finally:
         stack.close()
+
+
+def test_mo_reaches_its_sms_service_and_the_reply_goes_back(
+    tmp_path: Path, callbacks: CallbackServer
+) -> None:
+    """The simulator's MO "hello" → get-url of the default service (escapes filled) → the
+    service's text/plain answer goes back to the phone as an SMS."""
+    callbacks.body = b"Thanks for your hello"
+    service = (
+        "group = sms-service\nkeyword = default\n"
+        f"get-url = \"{callbacks.url('mo', 'from=%p&to=%P&text=%a&smsc=%i')}\"\n"
+    )
+    stack = Deployment(tmp_path / "gw", simulator=("--mo-every", "1", "--mo-text", "hello"),
+                       passerelle="", extra=service)
+    try:
+        stack.start_sim()
+        stack.start_gateway()
+        call = callbacks.wait("mo", 1)[0]
+        assert call.query == {"from": "4670000001", "to": "12345", "text": "hello",
+                              "smsc": "sim"}, stack.logs()
+        reply = wait_for("the reply at the simulator", lambda: next(
+            (r for r in stack.sim_records()
+             if r.get("command") == "submit_sm" and r.get("dest") == "4670000001"), None))
+        assert bytes.fromhex(reply["text_hex"]) == b"Thanks for your hello"
+        assert reply["source"] == "12345"
+    finally:
+        stack.close()
