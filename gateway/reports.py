@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -85,6 +85,7 @@ class ReportCounters:
     unparsable: int = 0
     held: int = 0
     callbacks: int = 0
+    callbacks_lost: int = 0
     retry_later: int = 0
     store_retries: int = 0
     store_lost: int = 0
@@ -169,7 +170,7 @@ class DeliveryReports(DeliveryEvents):
             return
         smsc_id = link.smsc_id
         if mask & DLR_SMSC_SUCCESS:
-            self._call_back(
+            self._call_back_now(
                 message.dlr_url,
                 self._mt_fields(message, smsc_id, DLR_SMSC_SUCCESS, "ACK/", message_id),
             )
@@ -198,7 +199,7 @@ class DeliveryReports(DeliveryEvents):
         if message.part != 1 or not message.dlr_url or not mask & (DLR_SMSC_FAIL | DLR_FAIL):
             return
         smsc_id = link.smsc_id if link is not None else message.smsc_id
-        self._call_back(
+        self._call_back_now(
             message.dlr_url,
             self._mt_fields(message, smsc_id, DLR_SMSC_FAIL, nack_text(text), ""),
         )
@@ -232,9 +233,22 @@ class DeliveryReports(DeliveryEvents):
             kind="dlr",
             context=b"",
         )
+        try:
+            d = self.callbacks.put([job])
+        except Exception:  # a full or closed outbox refuses synchronously
+            return fail()
         self.counters.callbacks += 1
-        d = self.callbacks.put([job])
         return d
+
+    def _call_back_now(self, url: str, fields: PatternFields) -> None:
+        """d=8 / d=16: nobody waits on these, so a refusal can only be logged and counted."""
+
+        def lost(failure: Failure) -> None:
+            self.counters.callbacks_lost += 1
+            log.error("DLR callback d={type} lost: {error}", type=fields.dlr_mask,
+                      error=failure.getErrorMessage())
+
+        self._call_back(url, fields).addErrback(lost)
 
     # -- writing records -------------------------------------------------------------------
 
