@@ -14,22 +14,18 @@ from cffi import FFI
 HERE = Path(__file__).resolve().parent
 
 CDEF = """
-size_t pe_utf8_to_gsm(const unsigned char *in, size_t n, unsigned char *out, int locking,
-                      int single, size_t *unmapped);
-size_t pe_from_gsm(const unsigned char *in, size_t n, unsigned char *out, int locking,
-                   int single);
-size_t pe_utf8_to_ucs2(const unsigned char *in, size_t n, unsigned char *out);
-size_t pe_from_ucs2(const unsigned char *in, size_t n, unsigned char *out);
-size_t pe_pack7(const unsigned char *in, size_t n, unsigned fill, unsigned char *out,
-                size_t cap);
-size_t pe_unpack7(const unsigned char *in, size_t n, size_t count, unsigned fill,
-                  unsigned char *out);
-size_t pe_cuts(const unsigned char *d, size_t n, int coding, size_t room, size_t suffix,
+size_t pe_utf8_to_gsm(const char *in, size_t n, char *out, int locking, int single,
+                      size_t *unmapped);
+size_t pe_from_gsm(const char *in, size_t n, char *out, int locking, int single);
+size_t pe_utf8_to_ucs2(const char *in, size_t n, char *out);
+size_t pe_from_ucs2(const char *in, size_t n, char *out);
+size_t pe_pack7(const char *in, size_t n, unsigned fill, char *out, size_t cap);
+size_t pe_unpack7(const char *in, size_t n, size_t count, unsigned fill, char *out);
+size_t pe_cuts(const char *d, size_t n, int coding, size_t room, size_t suffix,
                size_t max_parts, size_t *out, size_t cap);
-size_t pe_encode_split(const unsigned char *in, size_t n, int coding, int locking, int single,
+size_t pe_encode_split(const char *in, size_t n, int coding, int locking, int single,
                        size_t udh_octets, size_t split_udh_octets, size_t max_octets,
-                       size_t max_parts, unsigned char *out, size_t *out_len, int *coding_used,
-                       size_t *ends, size_t cap);
+                       size_t max_parts, char *out, size_t *result, size_t cap);
 """
 
 

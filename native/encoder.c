@@ -82,21 +82,30 @@ static int pe_map(int main, int single, uint32_t cp, unsigned char *septets)
  * characters that did not have septets of their own (any `?` stand-in, and in Kannel's
  * mode the lead octet of a 4-octet sequence). Returns the septet count, or (size_t)-1 for
  * tables we do not have. */
-size_t pe_utf8_to_gsm(const unsigned char *in, size_t n, unsigned char *out, int locking,
-                      int single, size_t *unmapped)
+static size_t pe_gsm(const unsigned char *in, size_t n, unsigned char *out, int locking,
+                     int single, size_t *unmapped, int stop)
 {
     size_t i = 0, len = 0, missing = 0;
     int main, national;
+    const unsigned char *lo;
     unsigned char septets[2];
 
     if (!pe_tables_ok(locking, single))
         return (size_t)-1;
     main = pe_main_index(locking, single);
     national = locking != 0 || single != 0;
+    lo = pe_main_lo[main];
     while (i < n) {
         unsigned char octet = in[i];
         uint32_t cp;
         int k;
+        if (octet < 0x80 && lo[octet] != PE_NONE) { /* the common case: one septet */
+            if (out)
+                out[len] = lo[octet];
+            len++;
+            i++;
+            continue;
+        }
         if ((octet & 0xE0) == 0xC0) {
             if (i + 1 >= n)
                 break;
@@ -116,10 +125,15 @@ size_t pe_utf8_to_gsm(const unsigned char *in, size_t n, unsigned char *out, int
                 out[len] = PE_UNKNOWN;
             len++;
             missing++;
+            if (stop)
+                break;
             continue;
         } else {
-            if ((octet & 0xF8) == 0xF0)
+            if ((octet & 0xF8) == 0xF0) {
                 missing++; /* a character beyond U+FFFF: never GSM, whatever its octets give */
+                if (stop)
+                    break;
+            }
             cp = octet;
             i += 1;
         }
@@ -128,6 +142,8 @@ size_t pe_utf8_to_gsm(const unsigned char *in, size_t n, unsigned char *out, int
             septets[0] = PE_UNKNOWN;
             k = 1;
             missing++;
+            if (stop)
+                break;
         }
         if (out) {
             out[len] = septets[0];
@@ -139,6 +155,13 @@ size_t pe_utf8_to_gsm(const unsigned char *in, size_t n, unsigned char *out, int
     if (unmapped)
         *unmapped = missing;
     return len;
+}
+
+size_t pe_utf8_to_gsm(const char *in, size_t n, char *out, int locking, int single,
+                      size_t *unmapped)
+{
+    return pe_gsm((const unsigned char *)in, n, (unsigned char *)out, locking, single, unmapped,
+                  0);
 }
 
 static size_t pe_put_utf8(unsigned char *out, size_t len, uint32_t cp)
@@ -162,9 +185,10 @@ static size_t pe_put_utf8(unsigned char *out, size_t len, uint32_t cp)
 }
 
 /* Unpacked septets → UTF-8 text (see pure.from_gsm). `out` holds 3 * n octets. */
-size_t pe_from_gsm(const unsigned char *in, size_t n, unsigned char *out, int locking,
-                   int single)
+size_t pe_from_gsm(const char *in_chars, size_t n, char *out_chars, int locking, int single)
 {
+    const unsigned char *in = (const unsigned char *)in_chars;
+    unsigned char *out = (unsigned char *)out_chars;
     size_t i = 0, len = 0;
     int main;
     if (!pe_tables_ok(locking, single))
@@ -195,7 +219,7 @@ size_t pe_from_gsm(const unsigned char *in, size_t n, unsigned char *out, int lo
 
 /* UTF-8 → UTF-16BE (see pure.to_ucs2). `out` holds 2 * n octets. A lone surrogate, a
  * value beyond U+10FFFF and an octet that starts no sequence become `?`. */
-size_t pe_utf8_to_ucs2(const unsigned char *in, size_t n, unsigned char *out)
+static size_t pe_ucs2(const unsigned char *in, size_t n, unsigned char *out)
 {
     size_t i = 0, len = 0;
     while (i < n) {
@@ -236,10 +260,17 @@ size_t pe_utf8_to_ucs2(const unsigned char *in, size_t n, unsigned char *out)
     return len;
 }
 
+size_t pe_utf8_to_ucs2(const char *in, size_t n, char *out)
+{
+    return pe_ucs2((const unsigned char *)in, n, (unsigned char *)out);
+}
+
 /* UTF-16BE → UTF-8 text, `?` per octet of a broken unit with CPython's error ranges (see
  * pure.from_ucs2). `out` holds 2 * n octets. */
-size_t pe_from_ucs2(const unsigned char *in, size_t n, unsigned char *out)
+size_t pe_from_ucs2(const char *in_chars, size_t n, char *out_chars)
 {
+    const unsigned char *in = (const unsigned char *)in_chars;
+    unsigned char *out = (unsigned char *)out_chars;
     size_t i = 0, len = 0;
     while (i < n) {
         uint32_t unit;
@@ -280,8 +311,10 @@ size_t pe_from_ucs2(const unsigned char *in, size_t n, unsigned char *out)
 
 /* Septets → packed octets after `fill` zero bits. `out` holds `cap` octets, which must be
  * (7 * n + fill + 7) / 8; returns that size, or (size_t)-1 on bad arguments. */
-size_t pe_pack7(const unsigned char *in, size_t n, unsigned fill, unsigned char *out, size_t cap)
+size_t pe_pack7(const char *in_chars, size_t n, unsigned fill, char *out_chars, size_t cap)
 {
+    const unsigned char *in = (const unsigned char *)in_chars;
+    unsigned char *out = (unsigned char *)out_chars;
     size_t size, k, bit;
     if (fill > 6 || n > ((size_t)-1 - 14) / 7)
         return (size_t)-1;
@@ -303,9 +336,10 @@ size_t pe_pack7(const unsigned char *in, size_t n, unsigned fill, unsigned char 
 
 /* Packed octets → `count` septets after `fill` bits; `out` holds `count` octets. Returns
  * `count`, or (size_t)-1 when the octets do not hold that many. */
-size_t pe_unpack7(const unsigned char *in, size_t n, size_t count, unsigned fill,
-                  unsigned char *out)
+size_t pe_unpack7(const char *in_chars, size_t n, size_t count, unsigned fill, char *out_chars)
 {
+    const unsigned char *in = (const unsigned char *)in_chars;
+    unsigned char *out = (unsigned char *)out_chars;
     size_t k, bit;
     if (fill > 6 || n > (size_t)-1 / 8 || count > (8 * n) / 7 || 7 * count + fill > 8 * n)
         return (size_t)-1;
@@ -355,8 +389,8 @@ static size_t pe_cut(const unsigned char *d, size_t n, int coding, size_t start,
 
 /* Kannel's sms_split part ends (see pure.cuts). Writes at most `cap` ends to `out` and
  * returns how many parts there are (call again with a larger `out` when that is more). */
-size_t pe_cuts(const unsigned char *d, size_t n, int coding, size_t room, size_t suffix,
-               size_t max_parts, size_t *out, size_t cap)
+static size_t pe_cut_all(const unsigned char *d, size_t n, int coding, size_t room,
+                         size_t suffix, size_t max_parts, size_t *out, size_t cap)
 {
     size_t count = 0, start = 0;
     if (max_parts == 0)
@@ -380,6 +414,12 @@ size_t pe_cuts(const unsigned char *d, size_t n, int coding, size_t room, size_t
     }
 }
 
+size_t pe_cuts(const char *d, size_t n, int coding, size_t room, size_t suffix,
+               size_t max_parts, size_t *out, size_t cap)
+{
+    return pe_cut_all((const unsigned char *)d, n, coding, room, suffix, max_parts, out, cap);
+}
+
 static size_t pe_room(int coding, size_t max_octets, size_t udh_octets)
 {
     size_t free = max_octets > udh_octets ? max_octets - udh_octets : 0;
@@ -387,34 +427,36 @@ static size_t pe_room(int coding, size_t max_octets, size_t udh_octets)
 }
 
 /* Text (UTF-8) → coding (-1: GSM when it all maps, else UCS-2), user data and part ends in
- * one call (see pure.encode_split). `out` holds 2 * n octets, `ends` `cap` entries.
- * Returns the number of parts (ends beyond `cap` are not written), 0 on bad arguments. */
-size_t pe_encode_split(const unsigned char *in, size_t n, int coding, int locking, int single,
+ * one call (see pure.encode_split). `out` holds 2 * n octets; `result` holds 2 + `cap`
+ * entries: the user data's length, the coding used, then up to `cap` part ends. Returns the
+ * number of parts (ends beyond `cap` are not written), 0 on bad arguments. */
+size_t pe_encode_split(const char *in_chars, size_t n, int coding, int locking, int single,
                        size_t udh_octets, size_t split_udh_octets, size_t max_octets,
-                       size_t max_parts, unsigned char *out, size_t *out_len, int *coding_used,
-                       size_t *ends, size_t cap)
+                       size_t max_parts, char *out_chars, size_t *result, size_t cap)
 {
+    const unsigned char *in = (const unsigned char *)in_chars;
+    unsigned char *out = (unsigned char *)out_chars;
     size_t len;
     if (!pe_tables_ok(locking, single) || max_parts == 0)
         return 0;
     if (coding == -1) {
         size_t missing = 0;
-        pe_utf8_to_gsm(in, n, NULL, locking, single, &missing);
+        pe_gsm(in, n, NULL, locking, single, &missing, 1); /* the first miss decides */
         coding = missing ? 2 : 0;
     }
     if (coding == 0)
-        len = pe_utf8_to_gsm(in, n, out, locking, single, NULL);
+        len = pe_gsm(in, n, out, locking, single, NULL, 0);
     else if (coding == 2)
-        len = pe_utf8_to_ucs2(in, n, out);
+        len = pe_ucs2(in, n, out);
     else
         return 0;
-    *out_len = len;
-    *coding_used = coding;
+    result[0] = len;
+    result[1] = (size_t)coding;
     if (len <= pe_room(coding, max_octets, udh_octets)) {
         if (cap > 0)
-            ends[0] = len;
+            result[2] = len;
         return 1;
     }
-    return pe_cuts(out, len, coding, pe_room(coding, max_octets, split_udh_octets), 0, max_parts,
-                   ends, cap);
+    return pe_cut_all(out, len, coding, pe_room(coding, max_octets, split_udh_octets), 0,
+                      max_parts, result + 2, cap);
 }

@@ -4,8 +4,6 @@ says which encoder runs."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from twisted.internet.task import Clock
 
@@ -139,10 +137,15 @@ def test_packed_septets_after_the_udh_fill_bits() -> None:
 
 
 def test_status_says_which_encoder_runs() -> None:
-    queue = SimpleNamespace(
-        depth=lambda lane: 0, oldest_age=lambda lane, now: 0.0, queued=0, in_flight=0,
-        max_messages=10,
-    )  # fmt: skip
-    snapshot = status_snapshot(SimpleNamespace(queue=queue, links=[]), now=0)  # type: ignore
+    """A gateway built (not started) from a configuration reports the encoder in use."""
+    from twisted.internet import reactor
+
+    from gateway.service import GatewayService
+
+    cfg = load_config_text(
+        "group = core\nadmin-port = 13999\nadmin-interface = 127.0.0.1\n"
+        "admin-password = secret\n\n" + smsc("down", "transceiver-mode = true\n")
+    )
+    snapshot = status_snapshot(GatewayService(cfg, reactor), now=0)
     assert snapshot["encoder"] == native.IMPLEMENTATION
     assert native.IMPLEMENTATION in ("c", "python")
