@@ -9,8 +9,9 @@ The load generator runs in its own process so that it does not share the gateway
 took). It keeps N HTTP/1.1 connections open over non-blocking sockets and one epoll loop,
 sends the next GET on a connection as soon as the previous answer is complete, and prints one
 JSON object: answers per status, per whole second, its CPU seconds. A `{n}` in the URL is
-replaced by a running request number (so every message can carry a unique marker); without
-it the request bytes are built once.
+replaced by a running request number (so every message can carry a unique marker) and a `{t}`
+by the unix time the request was built (so a callback can tell its own latency); without
+either the request bytes are built once.
 
 `sim` runs `python -m protocols.smpp.simulator`'s server with the same options, and in
 addition prints its counters as one JSON line on stdout every 100 ms, so a benchmark can see
@@ -72,7 +73,7 @@ def generate(url: str, connections: int, duration: float, count: int,
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     target = parts.path + ("?" + parts.query if parts.query else "")
     head = f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n"
-    templated = "{n}" in head
+    templated = "{n}" in head or "{t}" in head
     fixed = head.encode("latin-1")
     number = 0
 
@@ -81,7 +82,10 @@ def generate(url: str, connections: int, duration: float, count: int,
         number += 1
         if not templated:
             return fixed
-        return head.replace("{n}", str(number)).encode("latin-1")
+        text = head.replace("{n}", str(number))
+        if "{t}" in text:
+            text = text.replace("{t}", f"{time.time():.6f}")
+        return text.encode("latin-1")
 
     statuses: dict[str, int] = {}
     per_second: list[dict[str, int]] = []
@@ -481,7 +485,7 @@ def sendsms_url(port: int, username: str = "bench", password: str = "bench",
     query = urllib.parse.urlencode(
         {"username": username, "password": password, "from": "12345", "to": to,
          "text": text, **extra}
-    ).replace("%7Bn%7D", "{n}")
+    ).replace("%7Bn%7D", "{n}").replace("%7Bt%7D", "{t}")
     return f"http://127.0.0.1:{port}/cgi-bin/sendsms?{query}"
 
 
