@@ -14,7 +14,7 @@ parked on the clock.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from twisted.internet.defer import Deferred, succeed
@@ -24,6 +24,43 @@ from gateway.lanes import DEFAULT_WEIGHTS, LaneScheduler, lane_of
 from gateway.message import Message
 
 PRIORITIES = (3, 2, 1, 0)
+
+#: remove-message ids remembered until their message comes up (oldest forgotten first).
+MAX_REMOVED = 10_000
+
+
+class RemovedIds:
+    """The ids the admin's remove-message named, consulted when a message is taken: removing
+    from the middle of a lane (or of a spool segment) would cost a scan, checking at take
+    costs one set lookup, and only while the set is not empty. Bounded: past `limit`, the
+    oldest id is forgotten (its message, if it ever comes, is sent)."""
+
+    __slots__ = ("_ids", "limit", "removed")
+
+    def __init__(self, limit: int = MAX_REMOVED) -> None:
+        self._ids: dict[str, None] = {}
+        self.limit = limit
+        #: Messages dropped because their id was named.
+        self.removed = 0
+
+    def add(self, message_id: str) -> None:
+        self._ids[message_id] = None
+        if len(self._ids) > self.limit:
+            del self._ids[next(iter(self._ids))]
+
+    def __bool__(self) -> bool:
+        return bool(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def take(self, message_id: str) -> bool:
+        """True (and forget it) if `message_id` was removed: drop that message."""
+        if message_id in self._ids:
+            del self._ids[message_id]
+            self.removed += 1
+            return True
+        return False
 
 
 class QueueFull(Exception):
@@ -99,6 +136,9 @@ class MemoryQueue:
         self._parked: dict[str, tuple[Message, IDelayedCall]] = {}
         self._taken: dict[str, Message] = {}
         self._waiters: list[Deferred[None]] = []
+        #: Messages put since start (the status page's inbound rate).
+        self.accepted = 0
+        self.removed_ids = RemovedIds()
 
     @property
     def queued(self) -> int:
@@ -135,6 +175,7 @@ class MemoryQueue:
         for message in messages:
             lanes[lane_of(message.priority)].append(message)
         self._ready += len(messages)
+        self.accepted += len(messages)
         self._wake()
         return succeed(None)
 
@@ -152,7 +193,40 @@ class MemoryQueue:
                 taken[message.id] = message
                 out.append(message)
         self._ready -= len(out)
+        if self.removed_ids:
+            out = self._drop_removed(out)
         return out
+
+    def _drop_removed(self, messages: list[Message]) -> list[Message]:
+        kept = []
+        for message in messages:
+            if self.removed_ids.take(message.id):
+                self._taken.pop(message.id, None)
+            else:
+                kept.append(message)
+        return kept
+
+    def remove(self, message_id: str) -> None:
+        """The admin's remove-message: a parked retry goes now, a waiting message when its
+        turn comes (see `RemovedIds`); one already on the wire cannot be called back."""
+        parked = self._parked.pop(message_id, None)
+        if parked is not None:
+            if parked[1].active():
+                parked[1].cancel()
+            self.removed_ids.removed += 1
+            return
+        self.removed_ids.add(message_id)
+
+    def peek(self, limit: int) -> Iterator[Message]:
+        """Up to `limit` waiting messages, most urgent lane first, without taking them
+        (store-status); stops after `limit`."""
+        count = 0
+        for lane_number in PRIORITIES:
+            for message in self._lanes[lane_number]:
+                if count >= limit:
+                    return
+                count += 1
+                yield message
 
     def ack(self, message: Message) -> None:
         self._taken.pop(message.id, None)

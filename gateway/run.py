@@ -2,8 +2,10 @@
 
 The configuration is loaded and validated first; an invalid one prints every problem and
 exits 1 before anything listens. Then the service starts on the global reactor, the URLs to
-try are printed, and SIGINT/SIGTERM stop it cleanly: Twisted's "before shutdown" trigger
-waits for `GatewayService.stopService`, so the SMPP links unbind before the process exits.
+try are printed (the curl line and the status page), and SIGINT/SIGTERM stop it cleanly:
+the service's handler stops the reactor, whose "before shutdown" trigger waits for
+`GatewayService.stopService` (the drain: submits on the wire answered, links unbound), then
+the process exits 0. SIGHUP reopens the logs and reloads the configuration file.
 """
 
 from __future__ import annotations
@@ -49,15 +51,25 @@ def try_lines(config: GatewayConfig, sendsms_port: int | None, admin_port: int |
             )
             lines.append(f"try:     curl '{base}?{query}'")
     if admin_port is not None:
-        lines.append(
-            f"admin:   http://{_host(config.core.admin_interface)}:{admin_port}/ "
-            "(admin commands are not implemented yet)"
-        )
+        core = config.core
+        base = f"http://{_host(core.admin_interface)}:{admin_port}"
+        # Status pages need a password only when status-password is set.
+        if core.status_password is None:
+            query = ""
+        else:
+            query = "?" + urlencode(
+                {"password": core.status_password if embedded else "PASSWORD"}
+            )
+        lines.append(f"status:  {base}/dashboard{query} (the live status page)")
+        lines.append(f"admin:   {base}/status{query} (Kannel's status page and admin commands)")
     if config.passerelle.simulator_port:
         lines.append(
             f"smsc:    built-in simulator on 127.0.0.1:{config.passerelle.simulator_port}"
         )
-    lines.append("Ctrl-C stops (the SMPP links unbind first).")
+    lines.append(
+        "Ctrl-C or SIGTERM stops (the submits on the wire are answered and the SMPP links "
+        "unbind first); SIGHUP reloads the configuration file."
+    )
     return lines
 
 
@@ -107,7 +119,7 @@ def run(path: str | None, *, reactor: Any = None, out: TextIO | None = None) -> 
         [FilteringLogObserver(textFileLogObserver(sys.stderr), [level])],
         redirectStandardIO=False,
     )
-    service = GatewayService(config, reactor)
+    service = GatewayService(config, reactor, signals=True)
     status = {"code": 0}
 
     def start() -> None:

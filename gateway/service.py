@@ -11,13 +11,19 @@
    (`passerelle run` with no file) sets `spool-dir = passerelle-spool`: a spool in the
    working directory, so even a trial keeps what it accepted across a restart;
 3. the sendsms HTTP listener on `smsbox.sendsms_interface:sendsms_port`;
-4. the core admin port: admin commands arrive with their own issue, so for now it answers
-   every request with 404 and says so, rather than imitating Kannel's status page.
+4. the core admin port: Kannel's admin commands and status pages (`gateway.admin`) over
+   `gateway.control.ServiceControl`, plus `status.json`, `/metrics` and `/dashboard`.
 
-Stopping runs the other way: the HTTP listeners close, the dispatcher stops taking, the
-links unbind (waiting for unbind_resp, bounded by the session's unbind timeout), the
-simulator goes after them so that our unbinds still find it, and the spool is closed last
-(pending acks committed; whatever was not acked is replayed at the next start).
+Starting also opens the Kannel log files (`gateway.logs`: core and smsbox `log-file`,
+size-capped) and bearerbox's access log (core `access-log`).
+
+Stopping (SIGTERM, SIGINT, the admin's shutdown) runs the other way: the HTTP listeners
+close, the dispatcher stops taking, the submits on the wire get `shutdown-grace` seconds to be
+answered (a second SIGTERM cuts that short), the links unbind (waiting for unbind_resp,
+bounded by the session's unbind timeout), the simulator goes after them so that our unbinds
+still find it, and the spool is closed last (pending acks committed; whatever was not acked
+is replayed at the next start). SIGHUP reopens the logs and reloads the configuration file
+all or nothing (`gateway.reload`).
 
 Nothing listens or connects before `startService`, so a configuration error is reported
 before any port is taken, and tests can build the service and look at it without side
@@ -26,8 +32,10 @@ effects.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +45,10 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from gateway.config import GatewayConfig
+from gateway.config.model import SmscConfig
 from gateway.dispatch import Dispatcher
 from gateway.queue import MemoryQueue, MessageQueue
 from gateway.reports import DeliveryReports
@@ -131,30 +139,6 @@ def outbox_for(config: GatewayConfig, reactor: Any, directory: str | Path) -> An
         guard=guard,
         max_bytes=passerelle.callback_max_bytes,
     )
-
-
-class AdminStub(Resource):
-    """The admin port until the admin issue: `status.json` and `/metrics` (ours) and, for
-    every other path, an honest unknown command."""
-
-    isLeaf = True
-
-    def __init__(self, pages: dict[bytes, Resource] | None = None) -> None:
-        super().__init__()
-        self.pages = pages or {}
-
-    def render(self, request: Request) -> bytes:
-        path = request.path.removeprefix(b"/cgi-bin")
-        page = self.pages.get(path)
-        if page is not None:
-            return page.render(request)
-        request.setResponseCode(404)
-        request.setHeader(b"Content-Type", b"text/plain")
-        path = request.path.decode("latin-1", "replace")
-        return (
-            f"Unknown command `{path}'. Passerelle does not implement the admin commands "
-            "yet (status, store-status, suspend, ... arrive with the admin issue)."
-        ).encode()
 
 
 class _QuietSite(Site):
@@ -308,50 +292,71 @@ class DispatchService(Service):
         return DeferredList([link.stop() for link in self.links], consumeErrors=True)
 
 
-class GatewayService(MultiService):
-    """The gateway built from a validated `GatewayConfig` (see the module docstring)."""
+def _version() -> str:
+    """Passerelle's version as installed (the status page's build line)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    def __init__(self, config: GatewayConfig, reactor: Any = None) -> None:
+    try:
+        return version("passerelle")
+    except PackageNotFoundError:
+        return "0.1.0"
+
+
+class GatewayService(MultiService):
+    """The gateway built from a validated `GatewayConfig` (see the module docstring).
+
+    `signals`: install the process's SIGTERM/SIGINT (drain and exit), SIGHUP/SIGUSR2 (reopen
+    logs and reload the configuration) handlers once the reactor runs; `twistd passerelle`
+    and `passerelle run` turn it on, tests sharing a reactor leave it off.
+    """
+
+    def __init__(self, config: GatewayConfig, reactor: Any = None, *,
+                 signals: bool = False) -> None:
         super().__init__()
         if reactor is None:
             from twisted.internet import reactor as default_reactor
 
             reactor = default_reactor
+        from gateway.control import CountingReports, ServiceControl
+
         self.config = config
         self.reactor = reactor
-        self.queue: MessageQueue = self._queue(config, reactor)
+        self.signals = signals
+        self.version = _version()
+        from gateway.metrics import FsyncTimer
 
-        # One router entry per connection: `instances = N` makes N identical ones.
+        #: The spool's fsync latencies (`/metrics`).
+        self.fsync_timer = FsyncTimer()
+        self.queue: MessageQueue = self._queue(
+            config, reactor, fsync=self.fsync_timer.timed(os.fdatasync)
+        )
+        #: True from the start of a stop (SIGTERM, admin shutdown) on.
+        self.stopping = False
+        self.started_at: float | None = None
+        #: Links an admin stop-smsc stopped (start-smsc may start them again).
+        self.stopped_links: set[SmscLink] = set()
+        #: Kannel log files (core / smsbox log-file), opened at start.
+        self.log_observers: list[Any] = []
+        self.core_access_log: Any = None
+        #: What the process does for `shutdown`: stop the reactor, whose "before shutdown"
+        #: trigger runs `stopService` (twistd and `passerelle run` both register it).
+        self.exit: Callable[[], None] = self._stop_reactor
+        self._drain_cut: Deferred[None] | None = None
+
         entries = [smsc for smsc in config.smscs for _ in range(max(1, smsc.instances))]
-        self.events = DeliveryReports(
+        self.events = CountingReports(
             reactor, msg_id_types={key: smsc.msg_id_type for key, smsc in enumerate(entries)}
         )
         self.links: list[SmscLink] = []
+        self.link_configs: list[SmscConfig] = []
         autostart: list[SmscLink] = []
-        core = config.core
-        tlv_defs = [
-            TlvDef(tlv.name, tlv.tag, tlv.type, tlv.length, tlv.smsc_id)
-            for tlv in getattr(config, "smpp_tlvs", ())
-        ]
         for key, smsc in enumerate(entries):
-            link = SmscLink(
-                key,
-                smsc.bind_config(),
-                SubmitProfile.from_smsc(smsc, tlv_defs),
-                self.queue,
-                reactor,
-                events=self.events,
-                resend_freq=float(core.sms_resend_freq),
-                resend_retry=core.sms_resend_retry,
-                throughput=smsc.throughput,
-            )
+            link = self.make_link(key, smsc)
             self.links.append(link)
+            self.link_configs.append(smsc)
             if not smsc.dead_start:
                 autostart.append(link)
-        # A receive-only group (port = 0, receive-port) binds a receiver for MO and receipts
-        # but can never take MT: it is no route, only a connection.
-        routes = [None if smsc.receive_only else smsc for smsc in entries]
-        self.router = Router(routes, self._is_online, unified_prefix=core.unified_prefix or "")
+        self.router = self._router(config, entries)
         self.dispatcher = Dispatcher(self.queue, self.router, self.links, reactor,
                                      events=self.events)
 
@@ -370,7 +375,10 @@ class GatewayService(MultiService):
         self.dispatch.autostart = autostart
         self.dispatch.setServiceParent(self)
 
+        self.control = ServiceControl(self)
+
         self.sendsms: ListeningService | None = None
+        self.sendsms_resource: Any = None
         smsbox = config.smsbox
         self.access_log: Any = None
         if smsbox is not None and smsbox.sendsms_port:
@@ -381,20 +389,103 @@ class GatewayService(MultiService):
             self.sendsms.setServiceParent(self)
 
         self.admin: ListeningService | None = None
+        self.admin_resource: Any = None
+        core = config.core
         if core.admin_port:
+            from gateway.admin import AdminResource
             from gateway.metrics import MetricsResource
             from gateway.status import StatusJson
 
-            pages = {b"/status.json": StatusJson(self), b"/metrics": MetricsResource(self)}
-            admin_site = _QuietSite(AdminStub(pages))
+            self.admin_resource = AdminResource(
+                self.control, core, reactor,
+                status_pages={
+                    b"/status.json": StatusJson(self), b"/metrics": MetricsResource(self),
+                },
+            )
+            admin_site = _QuietSite(self.admin_resource)
             admin_site.displayTracebacks = False
             self.admin = ListeningService(
                 reactor, core.admin_port, admin_site, core.admin_interface or ""
             )
             self.admin.setServiceParent(self)
 
+    # -- construction ----------------------------------------------------------------------
+
+    def make_link(self, key: int, smsc: SmscConfig) -> SmscLink:
+        """The `SmscLink` of one smsc group entry (not started)."""
+        tlv_defs = [
+            TlvDef(tlv.name, tlv.tag, tlv.type, tlv.length, tlv.smsc_id)
+            for tlv in getattr(self.config, "smpp_tlvs", ())
+        ]
+        core = self.config.core
+        return SmscLink(
+            key,
+            smsc.bind_config(),
+            SubmitProfile.from_smsc(smsc, tlv_defs),
+            self.queue,
+            self.reactor,
+            events=self.events,
+            resend_freq=float(core.sms_resend_freq),
+            resend_retry=core.sms_resend_retry,
+            throughput=smsc.throughput,
+        )
+
+    def _router(self, config: GatewayConfig, entries: list[SmscConfig]) -> Router:
+        # A receive-only group (port = 0, receive-port) binds a receiver for MO and receipts
+        # but can never take MT: it is no route, only a connection.
+        routes = [None if smsc.receive_only else smsc for smsc in entries]
+        return Router(routes, self._is_online, unified_prefix=config.core.unified_prefix or "")
+
+    def set_links(self, links: list[SmscLink], entries: list[SmscConfig]) -> None:
+        """Install a new set of links (a reload, add-smsc, remove-smsc): the router, the
+        dispatcher and the receipts' msg-id-types follow. Starting and stopping is the
+        caller's."""
+        self.links = links
+        self.link_configs = list(entries)
+        self.events.msg_id_types = {
+            key: smsc.msg_id_type for key, smsc in enumerate(entries)
+        }
+        self.router = self._router(self.config, entries)
+        dispatcher = self.dispatcher
+        dispatcher.router = self.router
+        dispatcher.links = tuple(links)
+        for link in links:
+            link.owner = dispatcher
+        self.dispatch.links = links
+        self.reports.router = self.router
+        if self.reports.mo is not None:
+            self.reports.mo.router = self.router
+        acceptor = getattr(self, "acceptor", None)
+        if acceptor is not None:
+            acceptor.router = self.router
+        if dispatcher.running:
+            # Messages held for want of a route may have one now.
+            dispatcher.link_up(links[0]) if links else dispatcher.wake()
+
+    def replace_acceptor(self, config: GatewayConfig, lists: dict[str, Any]) -> None:
+        """A new accept path (users, rules, lists) for the requests to come."""
+        if self.sendsms_resource is None:
+            return
+        from gateway.sendsms.accept import Acceptor
+
+        self.acceptor = Acceptor(config, self.router, self.queue, self.reactor, lists=lists)
+        self.sendsms_resource.acceptor = self.acceptor
+
+    def replace_mo_lists(self, config: GatewayConfig, lists: dict[str, Any]) -> None:
+        """New sms-services and MO number lists for the MO receiver."""
+        mo = self.reports.mo
+        if mo is None:
+            return
+        from gateway.mo.services import ServiceSelector
+
+        mo.config = config
+        mo.lists = dict(lists)
+        mo.selector = ServiceSelector(config.services, mo.lists)
+
     @staticmethod
-    def _queue(config: GatewayConfig, reactor: Any) -> MessageQueue:
+    def _queue(
+        config: GatewayConfig, reactor: Any, fsync: Callable[[int], None] = os.fdatasync
+    ) -> MessageQueue:
         """The durable spool when `spool-dir` is set, the in-memory queue otherwise."""
         passerelle = config.passerelle
         weights = passerelle.lane_weights
@@ -419,20 +510,275 @@ class GatewayService(MultiService):
             max_records=max(1, limit),
             owner_max_bytes=owner_caps,
             reactor=reactor,
+            fsync=fsync,
         )
         return SpoolQueue(spool, reactor, weights=weights)
 
+    # -- start -----------------------------------------------------------------------------
+
     def startService(self) -> None:
-        """Start the children, then open the spool (if any): puts wait for it and takes give
-        nothing until then, so the listeners need not wait; if it cannot be opened,
-        everything stops again."""
+        """Open the logs, start the children, then open the spool (if any): puts wait for
+        it and takes give nothing until then, so the listeners need not wait; if it cannot
+        be opened, everything stops again."""
+        self._open_logs()
+        self.started_at = self.reactor.seconds()
         super().startService()
+        self.control.meters.start()
         open_queue = getattr(self.queue, "open", None)
         if open_queue is not None:
             self.queue_opened: Deferred[None] | None = open_queue()
             self.queue_opened.addErrback(self._spool_failed)
         else:
             self.queue_opened = None
+        if self.signals:
+            self.reactor.callWhenRunning(self.install_signal_handlers)
+
+    def uptime(self) -> float:
+        """Seconds since the service started (0 before)."""
+        if self.started_at is None:
+            return 0.0
+        return max(0.0, self.reactor.seconds() - self.started_at)
+
+    def _open_logs(self) -> None:
+        """The Kannel log files (core and smsbox `log-file`) and bearerbox's access log."""
+        from twisted.logger import globalLogPublisher
+
+        from gateway.logs import log_observers
+        from gateway.sendsms.accesslog import bearerbox_access_log_for
+
+        self.log_observers = log_observers(self.config)
+        for observer in self.log_observers:
+            globalLogPublisher.addObserver(observer)
+        core = self.config.core
+        self.core_access_log = bearerbox_access_log_for(
+            core.access_log, self.config.passerelle,
+            gmt=core.access_log_time.lower() == "gmt",
+        )
+        self.events.access_log = self.core_access_log
+
+    def _close_logs(self, result: Any = None) -> Any:
+        from twisted.logger import globalLogPublisher
+
+        for observer in self.log_observers:
+            globalLogPublisher.removeObserver(observer)
+            observer.out.close()
+        self.log_observers = []
+        if self.core_access_log is not None:
+            self.core_access_log.close()
+            self.events.access_log = self.core_access_log = None
+        if self.access_log is not None:
+            self.access_log.close()
+        return result
+
+    def reopen_logs(self) -> None:
+        """After logrotate moved the files away (SIGHUP, SIGUSR2)."""
+        for observer in self.log_observers:
+            observer.out.reopen()
+        for access_log in (self.access_log, self.core_access_log):
+            if access_log is not None:
+                access_log.reopen()
+
+    # -- signals ---------------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        """Kannel's signals (REFERENCE §2.10): SIGTERM/SIGINT drain and exit (a second one
+        cuts the drain short), SIGHUP/SIGUSR2 reopen the logs and reload the
+        configuration. Installed once the reactor runs, after Twisted's own."""
+        import signal
+
+        reactor = self.reactor
+
+        def on_stop(signum: int, frame: Any) -> None:
+            reactor.callFromThread(self.shutdown)
+
+        def on_hup(signum: int, frame: Any) -> None:
+            reactor.callFromThread(self.sighup)
+
+        signal.signal(signal.SIGTERM, on_stop)
+        signal.signal(signal.SIGINT, on_stop)
+        signal.signal(signal.SIGHUP, on_hup)
+        signal.signal(signal.SIGUSR2, on_hup)
+
+    def sighup(self) -> Deferred[bool]:
+        """Reopen the logs, then reload the configuration file (or change nothing)."""
+        log.info("SIGHUP received, re-opening logs and gracefully restarting.")
+        self.reopen_logs()
+        return self.reload()
+
+    def reload(self) -> Deferred[bool]:
+        """Read the configuration file again and apply it (`gateway.reload`); fires False
+        when it is invalid or needs a restart (logged; nothing changed)."""
+        from gateway.config import ConfigError, load_config
+
+        source = self.config.source
+        if not os.path.isfile(source):
+            log.error("configuration reload refused: {source} is not a file", source=source)
+            return succeed(False)
+        try:
+            new = load_config(source)
+        except ConfigError as exc:
+            log.error("configuration reload refused, nothing changed: {source} is invalid:\n"
+                      "{problems}", source=source, problems=exc.render_all())
+            return succeed(False)
+        return self.reconfigure(new)
+
+    def reconfigure(self, new: GatewayConfig) -> Deferred[bool]:
+        """Apply a validated configuration buildbot-style (`gateway.reload.reconfigure`)."""
+        from gateway.reload import reconfigure
+
+        return reconfigure(self, new)
+
+    def reload_lists(self) -> Deferred[bool]:
+        """The admin's reload-lists: fetch the number lists again for the same
+        configuration (in a thread); nothing changes when one cannot be loaded."""
+        from twisted.internet.threads import deferToThread
+
+        from gateway.reload import load_lists
+
+        config = self.config
+
+        def loaded(lists: tuple[dict[str, Any], dict[str, Any]]) -> bool:
+            self.replace_acceptor(config, lists[0])
+            self.replace_mo_lists(config, lists[1])
+            log.info("black/white lists re-loaded")
+            return True
+
+        def failed(failure: Failure) -> bool:
+            log.error("could not re-load lists: {error}", error=failure.getErrorMessage())
+            return False
+
+        return deferToThread(load_lists, config).addCallbacks(loaded, failed)
+
+    # -- admin: smsc groups ----------------------------------------------------------------
+
+    def add_smsc(self, admin_id: str) -> bool:
+        """add-smsc: start the smsc group(s) with this admin id from the configuration file
+        (Kannel re-reads its file for this), when none runs yet."""
+        from gateway.config import ConfigError, load_config
+        from gateway.reload import apply_smscs, entries
+
+        if any((c.smsc_admin_id or c.smsc_id) == admin_id for c in self.link_configs):
+            return False
+        try:
+            fresh = load_config(self.config.source)
+        except (ConfigError, OSError) as exc:
+            log.error("add-smsc {id}: cannot read the configuration: {error}",
+                      id=admin_id, error=exc)
+            return False
+        added = [
+            smsc for smsc in entries(fresh)
+            if (smsc.smsc_admin_id or smsc.smsc_id) == admin_id
+        ]
+        if not added:
+            return False
+        apply_smscs(self, list(self.link_configs) + added)
+        return True
+
+    def remove_smsc(self, admin_id: str) -> bool:
+        """remove-smsc: stop the group's links and forget them."""
+        from gateway.reload import apply_smscs
+
+        kept = [
+            config for config in self.link_configs
+            if (config.smsc_admin_id or config.smsc_id) != admin_id
+        ]
+        if len(kept) == len(self.link_configs):
+            return False
+        apply_smscs(self, kept)
+        return True
+
+    # -- stop ------------------------------------------------------------------------------
+
+    def _stop_reactor(self) -> None:
+        if self.reactor.running:
+            self.reactor.stop()
+
+    def shutdown(self) -> None:
+        """SIGTERM and the admin's shutdown: the graceful stop, then the process exits 0.
+        While already going down, cut the drain short (Kannel's second SIGTERM)."""
+        if self.stopping:
+            log.info("shutdown requested again: stopping at once")
+            cut, self._drain_cut = self._drain_cut, None
+            if cut is not None:
+                cut.callback(None)
+            return
+        log.info("shutdown requested: draining")
+        self.exit()
+
+    def restart(self) -> None:
+        """Kannel's restart: stop gracefully, then execute the same command again in this
+        process (same PID, so systemd and twistd's pidfile keep following it)."""
+        import sys
+
+        log.info("restart requested: stopping, then executing {argv}", argv=sys.orig_argv)
+        d = self.stopService()
+
+        def again(_: object) -> None:
+            for observer in self.log_observers:
+                observer.out.close()
+            os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+        d.addBoth(again)
+
+    def _drain(self) -> Deferred[None]:
+        """Stop taking from the queue, then wait until the submits on the wire are answered
+        (and what links hold is sent), at most `shutdown-grace` seconds or until a second
+        shutdown; what is still unanswered after that stays in the spool."""
+        self.dispatcher.stop()
+        grace = float(self.config.passerelle.shutdown_grace)
+        done: Deferred[None] = Deferred()
+        self._drain_cut = done
+        deadline = self.reactor.seconds() + grace
+
+        def busy() -> int:
+            total = 0
+            for link in self.links:
+                session = link.session
+                if session is not None:
+                    total += session.in_flight + link.waiting
+            return total
+
+        def check() -> None:
+            if done.called:
+                return
+            left = busy()
+            if left == 0 or self.reactor.seconds() >= deadline:
+                if left:
+                    log.warn("shutdown grace over: {n} submits unanswered stay queued", n=left)
+                self._drain_cut = None
+                done.callback(None)
+                return
+            self.reactor.callLater(0.05, check)
+
+        check()
+        return done
+
+    def stopService(self) -> Deferred[Any]:
+        """Stop in reverse order, each child once the one started after it has stopped:
+        listeners first, then the drain (see `_drain`), the links (unbinding), the
+        simulator last; then the spool and the logs close."""
+        if not self.running:
+            return succeed(None)
+        self.stopping = True
+        Service.stopService(self)
+        self.control.meters.stop()
+        children = list(self)
+        children.reverse()
+        result: Deferred[Any] = succeed(None)
+        for child in children:
+            if child is self.dispatch:
+                result.addCallback(lambda _: self._drain())
+            result.addCallback(lambda _, child=child: child.stopService())
+        close_queue = getattr(self.queue, "close", None)
+        if close_queue is not None:
+            result.addBoth(lambda _: close_queue())
+        result.addErrback(lambda failure: log.failure("stopping failed", failure))
+        result.addBoth(self._stopped)
+        return result
+
+    def _stopped(self, result: Any) -> Any:
+        log.info("gateway stopped")
+        return self._close_logs(result)
 
     #: Stop the reactor when the spool cannot be opened (the process exits rather than
     #: answer every request with 500); tests sharing a reactor turn it off.
@@ -462,35 +808,18 @@ class GatewayService(MultiService):
         with smsbox's access log."""
         from gateway.sendsms.accept import Acceptor
         from gateway.sendsms.accesslog import access_log_for
-        from gateway.sendsms.resource import sendsms_site
+        from gateway.sendsms.resource import SendsmsResource, SendsmsRoot, SendsmsSite
 
         smsbox = config.smsbox
         assert smsbox is not None
         self.acceptor = Acceptor(config, self.router, self.queue, self.reactor)
         self.access_log = access_log_for(
-            smsbox.access_log, gmt=smsbox.access_log_time.lower() == "gmt"
+            smsbox.access_log, gmt=smsbox.access_log_time.lower() == "gmt",
+            limits=config.passerelle,
         )
-        return sendsms_site(config, self.acceptor, self.access_log, reactor=self.reactor)
-
-    def stopService(self) -> Deferred[Any]:
-        """Stop in reverse order, each child once the one started after it has stopped:
-        listeners first, then the links (unbinding), the simulator last."""
-        if not self.running:
-            return succeed(None)
-        Service.stopService(self)
-        children = list(self)
-        children.reverse()
-        result: Deferred[Any] = succeed(None)
-        for child in children:
-            result.addCallback(lambda _, child=child: child.stopService())
-        close_queue = getattr(self.queue, "close", None)
-        if close_queue is not None:
-            result.addBoth(lambda _: close_queue())
-        result.addErrback(lambda failure: log.failure("stopping failed", failure))
-        if self.access_log is not None:
-            result.addBoth(self._close_access_log)
-        return result
-
-    def _close_access_log(self, result: Any) -> Any:
-        self.access_log.close()
-        return result
+        self.sendsms_resource = SendsmsResource(config, self.acceptor, self.access_log)
+        return SendsmsSite(
+            SendsmsRoot(self.sendsms_resource),
+            max_request_body=config.passerelle.max_request_body,
+            reactor=self.reactor,
+        )

@@ -26,7 +26,7 @@ for what is in flight, which the links' windows bound.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from twisted.internet.defer import Deferred, fail
@@ -36,7 +36,7 @@ from twisted.python.failure import Failure
 
 from gateway.lanes import DEFAULT_WEIGHTS, LANES_HIGH_FIRST, LaneScheduler, lane_of
 from gateway.message import Message, MessageFormatError, decode_message, encode_message
-from gateway.queue import QueueFull
+from gateway.queue import QueueFull, RemovedIds
 from storage.spool import RecordRef, Spool, SpoolFull
 
 log = Logger(namespace="passerelle.spool_queue")
@@ -66,6 +66,10 @@ class SpoolQueue:
         self._wait_waiters: list[Deferred[None]] = []
         #: Records that could not be decoded (dropped, logged): should stay 0.
         self.damaged = 0
+        #: Messages put since start (the status page's inbound rate).
+        self.accepted = 0
+        #: remove-message ids, consulted at take (no scan of the spool to find them).
+        self.removed_ids = RemovedIds()
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -139,6 +143,7 @@ class SpoolQueue:
         return 0.0 if age is None else age
 
     def put(self, messages: Sequence[Message]) -> Deferred[None]:
+        self.accepted += len(messages)
         records = [(lane_of(m.priority), m.username, encode_message(m)) for m in messages]
         if not self.opened:
             d: Deferred[None] = Deferred()
@@ -177,6 +182,10 @@ class SpoolQueue:
                     log.error("spool record {ref} dropped: {error}", ref=ref, error=exc)
                     spool.ack(ref)
                     continue
+                if self.removed_ids and self.removed_ids.take(message.id):
+                    log.info("message {id} dropped (remove-message)", id=message.id)
+                    spool.ack(ref)
+                    continue
                 if attempts:
                     message.attempts = attempts.pop(message.id, message.attempts)
                 refs[message.id] = ref
@@ -203,6 +212,38 @@ class SpoolQueue:
             return
         call = self._clock.callLater(delay, self._unpark, message.id)
         self._parked[message.id] = (message, call)
+
+    def remove(self, message_id: str) -> None:
+        """The admin's remove-message: a parked retry is acked now, a waiting message when
+        its turn comes (`RemovedIds`); one on the wire cannot be called back."""
+        parked = self._parked.pop(message_id, None)
+        if parked is not None:
+            if parked[1].active():
+                parked[1].cancel()
+            ref = self._refs.pop(message_id, None)
+            self._attempts.pop(message_id, None)
+            if ref is not None:
+                self.spool.ack(ref)
+            self.removed_ids.removed += 1
+            return
+        self.removed_ids.add(message_id)
+
+    def peek(self, limit: int) -> Iterator[Message]:
+        """Up to `limit` waiting messages, most urgent lane first, without taking them
+        (store-status): read lazily from the spool, so never more than `limit` reads."""
+        if not self.opened:
+            return
+        count = 0
+        for lane in LANES_HIGH_FIRST:
+            for payload in self.spool.peek(lane, limit - count):
+                try:
+                    message = decode_message(payload)
+                except MessageFormatError:
+                    continue
+                count += 1
+                yield message
+            if count >= limit:
+                return
 
     def wait(self) -> Deferred[None]:
         if self.opened:

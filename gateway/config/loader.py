@@ -66,7 +66,7 @@ OUR_GROUPS: Final = {
         "spool-dir spool-max-bytes spool-max-messages queue-max-messages max-request-body "
         "log-max-bytes log-max-files redis simulator-port lane-weights default-lane dlr-ttl "
         "dlr-max-entries dlr-file callback-guard callback-allow-networks "
-        "callback-allow-loopback callback-max-bytes".split()
+        "callback-allow-loopback callback-max-bytes shutdown-grace".split()
     ),
     "passerelle-user": frozenset(
         "username default-lane max-lane forced-lane spool-max-bytes".split()
@@ -773,6 +773,7 @@ def _passerelle(g: _Group, core: CoreConfig | None) -> PasserelleConfig | None:
     for key in ("spool-max-messages", "queue-max-messages", "log-max-files", "dlr-max-entries"):
         g.integer(key, low=1)
     g.integer("dlr-ttl", low=1)
+    g.integer("shutdown-grace", low=0)
     if g.text("dlr-file") == "":
         g.error("must name a file", "dlr-file", g.raw.entries["dlr-file"])
     g.flags("callback-guard", "callback-allow-loopback")

@@ -568,6 +568,9 @@ class PasserelleConfig:
     callback_allow_loopback: bool = True
     #: The callback outbox refuses new requests past this many bytes on disk.
     callback_max_bytes: int = 256 * 1024**2
+    #: Seconds a stop (SIGTERM, admin shutdown) waits for the submits on the wire to be
+    #: answered before unbinding; what is still unanswered stays in the spool.
+    shutdown_grace: int = 10
     location: Location | None = _location()
     locations: Mapping[str, Location] = _locations()
 

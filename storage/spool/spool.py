@@ -31,7 +31,7 @@ import logging
 import os
 import time
 from array import array
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -635,6 +635,39 @@ class Spool:
             self._taken[ref] = (size, owner)
             out.append((ref, data[HEADER_SIZE + olen :]))
         return out
+
+    def peek(self, lane: int, limit: int) -> Iterator[bytes]:
+        """Payloads of up to ``limit`` waiting records of the lane in the order ``take``
+        would give them, without taking them (an admin's store listing).  Lazy: each record
+        is read when asked for, so a listing of 1000 costs 1000 reads whatever the depth.
+        Consume it at once (on the reactor thread): the index moves with every take."""
+        ln = self._lanes[lane]
+        count = 0
+        for seq, off, size in sorted(ln.released):
+            if count >= limit:
+                return
+            seg = ln.segments.get(seq)
+            if seg is None or seg.fd is None:
+                continue
+            count += 1
+            yield self._payload(seg, off, size, lane)
+        for seg in list(ln.segments.values()):
+            w = seg.waiting
+            for i in range(seg.head, len(w)):
+                if count >= limit or seg.fd is None:
+                    return
+                v = w[i]
+                count += 1
+                yield self._payload(seg, v >> 32, v & _LOW32, lane)
+
+    @staticmethod
+    def _payload(seg: _Segment, off: int, size: int, lane: int) -> bytes:
+        assert seg.fd is not None
+        data = os.pread(seg.fd, size, off)
+        if check_at(data, 0, lane) != size:
+            return b""
+        olen = HEADER.unpack_from(data)[5]
+        return data[HEADER_SIZE + olen :]
 
     def release(self, ref: RecordRef) -> None:
         """Give a taken record back: it is taken again before anything younger in its lane."""

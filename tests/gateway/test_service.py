@@ -191,7 +191,7 @@ def test_dead_start_link_stays_down(sim: SimulatorFactory, stop_after: list[Any]
 
 
 @pytest_twisted.inlineCallbacks
-def test_admin_port_says_commands_are_not_there_yet(
+def test_admin_port_serves_kannels_status_page(
     sim: SimulatorFactory, stop_after: list[Any]
 ) -> Any:
     admin_port = free_port()
@@ -205,8 +205,9 @@ def test_admin_port_says_commands_are_not_there_yet(
     done: defer.Deferred[bytes] = defer.Deferred()
     response.deliverBody(_Body(done))
     body = yield done
-    assert response.code == 404
-    assert body.startswith(b"Unknown command `/status'.")
+    assert response.code == 200
+    assert body.startswith(b"Kannel bearerbox version `1.4.5'.")
+    assert b"SMSC connections:\n    sim[sim]    SMPP:127.0.0.1:" in body
 
 
 # twistd
@@ -259,3 +260,10 @@ def test_try_lines_show_the_curl_line_and_hide_real_passwords() -> None:
     own = "\n".join(try_lines(config, 13013, None, embedded=False))
     assert "password=PASSWORD" in own and "foobar" not in own
     assert "built-in simulator on 127.0.0.1:2775" in own
+
+
+def test_try_lines_show_the_status_page() -> None:
+    config = load_config(default_config_path())
+    embedded = try_lines(config, 13013, 13000, embedded=True)
+    assert "status:  http://127.0.0.1:13000/dashboard (the live status page)" in embedded
+    assert any(line.startswith("admin:   http://127.0.0.1:13000/status") for line in embedded)
