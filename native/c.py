@@ -4,9 +4,10 @@ Importing this module fails with ImportError when `native._encoder` was not buil
 package then falls back to the twin. Argument checks are the twin's own functions, so both
 refuse the same inputs with the same exceptions; the C code checks again for its own safety.
 
-A cffi call costs about as much as encoding a short message, so the wrappers keep it to one
-call and reuse per-thread scratch buffers instead of allocating on every call (cffi releases
-the GIL during a call, hence per thread).
+A cffi call costs about as much as encoding a short message, so each operation is one call
+(none for ASCII text that fits one SMS: see `_ASCII_TABLE`) into two module-level buffers
+reused under a lock (cffi releases the GIL during a call; a thread that finds the lock taken
+allocates its own buffers rather than wait).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ _pe_pack7 = lib.pe_pack7
 #: Part ends the per-thread result buffer holds without reallocating (bearerbox's 255 + 1).
 _ENDS = 256
 
+
+# ASCII text without escapes is one septet per character: CPython's `bytes.translate` maps it
+# faster than a cffi call could start (the twin's table, so the results cannot differ).
+_ASCII_TABLE: bytes = pure._tables(0, 0)[1]  # type: ignore[assignment]
+_ESC = 0x1B
 
 #: The shared buffers' sizes: octets out, and part ends.
 _OUT_SIZE = 16384
@@ -68,15 +74,24 @@ def _gsm(data: bytes, locking: int, single: int) -> bytes:
 
 def utf8_to_gsm(data: bytes, locking: int = 0, single: int = 0) -> bytes:
     """See `native.pure.utf8_to_gsm`."""
+    data = bytes(data)
     if locking or single:
         check_tables(locking, single)
-    return _gsm(bytes(data), locking, single)
+    elif data.isascii():
+        septets = data.translate(_ASCII_TABLE)
+        if _ESC not in septets:
+            return septets
+    return _gsm(data, locking, single)
 
 
 def to_gsm(text: str, locking: int = 0, single: int = 0) -> bytes:
     """See `native.pure.to_gsm`."""
     if locking or single:
         check_tables(locking, single)
+    elif text.isascii():
+        septets = text.encode("ascii").translate(_ASCII_TABLE)
+        if _ESC not in septets:
+            return septets
     return _gsm(text.encode("utf-8", "surrogatepass"), locking, single)
 
 
@@ -202,6 +217,15 @@ def encode_split(
         check_tables(locking, single)
     if not 1 <= max_parts <= MAX_CUT_PARTS:
         pure.check_cuts(DC_7BIT, 0, 0, max_parts)
+    if not locking and not single and coding != DC_UCS2 and text.isascii():
+        septets = text.encode("ascii").translate(_ASCII_TABLE)
+        if (
+            _ESC not in septets
+            and len(septets) <= pure.room(DC_7BIT, max_octets, udh_octets)
+            # AUTO stays 7-bit only when no `?` stands in for a character (TAB, `, …)
+            and (coding == DC_7BIT or septets.count(b"?") == text.count("?"))
+        ):
+            return DC_7BIT, septets, (len(septets),)  # one SMS: no cut to compute
     source = text.encode("utf-8", "surrogatepass")
     size = 2 * len(source)
     if size <= _OUT_SIZE and _shared.acquire(False):
