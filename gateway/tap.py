@@ -38,4 +38,4 @@ def makeService(options: Options, reactor: Any = None) -> GatewayService:
         config = load_config(path)
     except ConfigError as exc:
         raise usage.UsageError(exc.render_all()) from exc
-    return GatewayService(config, reactor)
+    return GatewayService(config, reactor, signals=True)
