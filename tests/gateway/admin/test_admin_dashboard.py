@@ -2,8 +2,8 @@
 served, missing keys do not break it, and a screenshot is taken.
 
 Chromium comes from Debian's `chromium` package. Without it the test skips locally but fails
-when `CI` is set. `PASSERELLE_REFRESH_SCREENSHOT=1` also copies the screenshot to
-docs/img/status-page.png (the one docs/admin.md shows).
+when `CI` is set. The screenshot docs show is taken from the real gateway by
+test_dashboard_gateway.py (`PASSERELLE_REFRESH_SCREENSHOT=1`); this one stays in tmp.
 """
 
 from __future__ import annotations
@@ -31,9 +31,6 @@ from tests.gateway.admin.fakes import FakeControl
 from tests.gateway.admin.served import Server
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using readBody:DeprecationWarning")
-
-REPO = Path(__file__).resolve().parents[3]
-SCREENSHOT = REPO / "docs" / "img" / "status-page.png"
 
 
 def chromium() -> str:
@@ -192,9 +189,6 @@ async def test_the_page_shows_what_status_json_says(tmp_path: Path) -> None:
     assert values["uptime_seconds"][0].startswith("1d 2h ")
     png = tmp_path / "status-page.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    if os.environ.get("PASSERELLE_REFRESH_SCREENSHOT"):
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(png, SCREENSHOT)
 
 
 @pytest_twisted.ensureDeferred
