@@ -27,6 +27,7 @@ a bound, so a Redis restart mid-load loses no mapping.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -35,7 +36,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from gateway.callbacks import HttpJob
+from gateway.callbacks import HttpJob, HttpResult
 from gateway.message import Message, new_id
 from gateway.smsc import DeliveryEvents, SmscLink
 from gateway.url_pattern import PatternFields, expand, url_encode
@@ -68,6 +69,8 @@ class CallbackSink(Protocol):
 
     def put(self, jobs: list[HttpJob]) -> Deferred[None]: ...
 
+    def register(self, kind: str, on_result: Callable[[HttpJob, HttpResult], object]) -> None: ...
+
 
 class MoSink(Protocol):
     """Where a deliver_sm that is not a receipt goes (`gateway.mo.MoReceiver`)."""
@@ -86,6 +89,8 @@ class ReportCounters:
     held: int = 0
     callbacks: int = 0
     callbacks_lost: int = 0
+    #: Callbacks the client's server took (200/202).
+    delivered: int = 0
     retry_later: int = 0
     store_retries: int = 0
     store_lost: int = 0
@@ -136,6 +141,7 @@ class DeliveryReports(DeliveryEvents):
         hold: float = 10.0,
         max_held: int = 10_000,
         max_unstored: int = 100_000,
+        max_recent: int = 20_000,
         store_retry: float = 1.0,
         wall_clock: Callable[[], float] = time.time,
         new_uuid: Callable[[], str] = new_id,
@@ -151,16 +157,28 @@ class DeliveryReports(DeliveryEvents):
         self.counters = ReportCounters()
         #: Records written to the store but not yet confirmed (or waiting to be written again).
         self._adding: dict[tuple[str, str], DlrRecord] = {}
+        #: Records stored lately, newest last: most receipts come within seconds, and
+        #: finding their record here saves a store round trip (bounded by `max_recent`).
+        self._recent: OrderedDict[tuple[str, str], DlrRecord] = OrderedDict()
+        self.max_recent = max_recent
         self._retry_call: Any = None
         self._held: dict[tuple[str, str], list[_Held]] = {}
         self._held_count = 0
 
     def open(self, store: DlrStore, callbacks: CallbackSink, mo: MoSink | None = None) -> None:
         """Start reporting through these (non-receipts go to `mo`; None: answered ESME_ROK
-        and dropped with a log line, as Kannel without an sms-service)."""
+        and dropped with a log line, as Kannel without an sms-service). Call it before the
+        outbox opens: callbacks replayed from its spool then find their hook."""
         self.store = store
         self.callbacks = callbacks
         self.mo = mo
+        callbacks.register("dlr", self._called_back)
+
+    def _called_back(self, job: HttpJob, result: HttpResult) -> None:
+        """The outbox's final word on one callback (made, or dead-lettered after its
+        retries): only counted here; the outbox logs and keeps the dead letters."""
+        if result.ok:
+            self.counters.delivered += 1
 
     # -- the MT side: submit outcomes ----------------------------------------------------
 
@@ -272,7 +290,16 @@ class DeliveryReports(DeliveryEvents):
     def _written(self, _: object, key: tuple[str, str], record: DlrRecord) -> None:
         if self._adding.get(key) is record:
             del self._adding[key]
+            recent = self._recent
+            recent[key] = record
+            if len(recent) > self.max_recent:
+                recent.popitem(last=False)
         self._release_held(key, record)
+
+    def _known(self, key: tuple[str, str]) -> DlrRecord | None:
+        """The record from memory (being written, or written lately), if it is there."""
+        record = self._adding.get(key)
+        return record if record is not None else self._recent.get(key)
 
     def _write_failed(self, failure: Failure, key: tuple[str, str], record: DlrRecord) -> None:
         """The store is down: keep the record (it still answers receipts from memory) and
@@ -309,7 +336,7 @@ class DeliveryReports(DeliveryEvents):
             receipt.message_id, self.msg_id_types.get(link.key), from_receipt=True
         )
         key = (link.smsc_id, key_id)
-        record = self._adding.get(key)
+        record = self._known(key)
         if record is not None:
             return self._report(link, record, receipt.text, receipt.dlr_type, receipt.meta_err)
         d = self.store.get(*key)
@@ -339,7 +366,7 @@ class DeliveryReports(DeliveryEvents):
         meta_err: bytes,
     ) -> int | Deferred[int]:
         if record is None:
-            record = self._adding.get(key)
+            record = self._known(key)
         if record is not None:
             return self._report(link, record, text, dlr_type, meta_err)
         if self._held_count >= self.max_held:
@@ -380,7 +407,7 @@ class DeliveryReports(DeliveryEvents):
         d = self.store.get(*key)
 
         def again(record: DlrRecord | None) -> int | Deferred[int]:
-            record = record or self._adding.get(key)
+            record = record or self._known(key)
             if record is None:
                 return self._unmatched(held.link, key, held.dlr_type)
             return self._report(held.link, record, held.receipt_text, held.dlr_type,
@@ -431,6 +458,7 @@ class DeliveryReports(DeliveryEvents):
         def answered(_: object) -> int:
             if final:
                 self._adding.pop(key, None)
+                self._recent.pop(key, None)
                 self.store.remove(*key).addErrback(
                     lambda f: log.warn("DLR remove failed: {e}", e=f.getErrorMessage())
                 )

@@ -35,7 +35,13 @@ from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.client import Agent, HTTPConnectionPool, RedirectAgent, ResponseDone
+from twisted.web.client import (
+    Agent,
+    HTTPConnectionPool,
+    RedirectAgent,
+    ResponseDone,
+    _HTTP11ClientFactory,
+)
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IBodyProducer
@@ -213,6 +219,13 @@ def _describe(failure: Failure) -> str:
     return f"{type(value).__name__}: {text}" if type(value).__name__ not in text else text
 
 
+class _QuietClientFactory(_HTTP11ClientFactory):
+    """The pool's connection factory without its "Starting/Stopping factory" log lines: a
+    busy gateway opens and closes kept-alive connections all day."""
+
+    noisy = False
+
+
 class Outbox:
     """Durable, bounded, retrying HTTP requests with one final answer per job.
 
@@ -276,6 +289,7 @@ class Outbox:
         )
         if pool is None:
             pool = HTTPConnectionPool(reactor, persistent=True)
+            pool._factory = _QuietClientFactory  # type: ignore[misc]
             pool.maxPersistentPerHost = self.max_per_host
             pool.cachedConnectionTimeout = IDLE_CONNECTION_TIMEOUT
         self._pool = pool

@@ -1,12 +1,13 @@
 """The Redis DLR store, for several nodes sharing one DLR map.
 
 One hash per record under Kannel's layout ``<table>:<smsc>:<message id>`` with an EXPIRE of
-``ttl`` seconds, so Redis itself bounds the map.  Each operation is one round trip: ``add``
-sends MULTI, HSET, EXPIRE, EXEC in one pipeline (atomic: never a hash without its TTL);
-``get`` is one HGETALL; ``remove`` one DEL.  ``count`` and ``flush`` SCAN the table's keys
-rather than keep Kannel's ``<table>:Count`` counter: a counter cannot see keys that EXPIRE
-removed, so it drifts upward forever; SCAN is exact, costs O(keys) and is only used by the
-status page and the admin flush.
+``ttl`` seconds, so Redis itself bounds the map.  Each operation is one command: ``add``
+is a two-line Lua script doing HSET then EXPIRE (atomic: never a hash without its TTL, and,
+unlike MULTI…EXEC, no pool connection held for one transaction, so under load adds pipeline
+with everything else); ``get`` is one HGETALL; ``remove`` one DEL.  ``count`` and ``flush``
+SCAN the table's keys rather than keep Kannel's ``<table>:Count`` counter: a counter cannot
+see keys that EXPIRE removed, so it drifts upward forever; SCAN is exact, costs O(keys) and
+is only used by the status page and the admin flush.
 
 The connection is txredisapi's lazy pool with reconnect, always ``convertNumbers=False``:
 otherwise a reply "0123" would come back as the integer 123.  A lazy pool queues commands
@@ -33,6 +34,13 @@ from storage.dlr.record import (
 )
 
 _GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
+
+
+#: HSET + EXPIRE as one atomic command (ARGV[1] is the TTL, then field/value pairs).
+_ADD_SCRIPT = (
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 2)) "
+    "redis.call('EXPIRE', KEYS[1], ARGV[1]) return 1"
+)
 
 
 class RedisDlrStore:
@@ -106,30 +114,20 @@ class RedisDlrStore:
             d = fail(e)
         return self._bounded(d, what)
 
-    async def _add(self, record: DlrRecord) -> None:
-        key = self.key(record.smsc_id, record.message_id)
-        flat: list[str] = []
-        for name, value in record.to_fields().items():
-            flat += (name, value)
-        pipe = await self._redis.pipeline()
-        try:
-            pipe.execute_command("MULTI")
-            pipe.execute_command("HSET", key, *flat)
-            pipe.execute_command("EXPIRE", key, self.ttl)
-            pipe.execute_command("EXEC")
-        except Exception:
-            pipe.execute_pipeline()  # gives the connection back to the pool
-            raise
-        replies = await pipe.execute_pipeline()
-        result = replies[-1]
-        if not isinstance(result, list) or len(result) != 2:
-            raise DlrStoreError(f"DLR add: unexpected EXEC reply {result!r}")
-
     def add(self, record: DlrRecord) -> Deferred[None]:
-        """HSET the record and EXPIRE it, atomically, in one round trip."""
-        if self._closed:
-            return fail(DlrStoreClosed("DLR store is closed"))
-        return self._bounded(Deferred.fromCoroutine(self._add(record)), "add")
+        """HSET the record and EXPIRE it, atomically, in one command (a two-line Lua script,
+        sent once and then called by its SHA1). Unlike MULTI…EXEC it holds no connection of
+        the pool for itself, so adds pipeline with every other command."""
+        key = self.key(record.smsc_id, record.message_id)
+        args: list[Any] = [self.ttl]
+        for name, value in record.to_fields().items():
+            args += (name, value)
+
+        def check(result: Any) -> None:
+            if int(result) != 1:
+                raise DlrStoreError(f"DLR add: unexpected script reply {result!r}")
+
+        return self._call("add", "eval", _ADD_SCRIPT, [key], args).addCallback(check)
 
     def get(self, smsc_id: str, message_id: str) -> Deferred[DlrRecord | None]:
         """One HGETALL; an empty reply (absent or expired) is None."""
