@@ -19,6 +19,7 @@ import pytest
 
 from bench.stack import CallbackServer, Deployment
 from tests.e2e.test_kannel_interop import (  # noqa: F401 - fixtures
+    EXPIRED_PREFIX,
     REJECTED_PREFIX,
     UNDELIVERABLE_PREFIX,
     KannelStack,
@@ -39,6 +40,7 @@ DATES = re.compile(r"date(%3A|:)[0-9]{10}")
 CASES = [
     ("all", "4670000001", "dlr all", 31, 3),
     ("undeliv", UNDELIVERABLE_PREFIX + "00001", "undeliv", 3, 1),
+    ("expired", EXPIRED_PREFIX + "00001", "exp", 2, 1),  # Kannel says d=34 (2 | 0x20)
     ("rejected", REJECTED_PREFIX + "00001", "rej", 31, 1),
     ("failonly", REJECTED_PREFIX + "00002", "rej", 2, 1),
 ]
@@ -72,7 +74,8 @@ def ours(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     stack = Deployment(
         tmp_path_factory.mktemp("passerelle"),
         simulator=("--dlr-delay", "0.4", "--undeliverable", UNDELIVERABLE_PREFIX,
-                   "--reject", f"{REJECTED_PREFIX}:0x0B"),
+                   "--reject", f"{REJECTED_PREFIX}:0x0B",
+                   "--final-state", f"{EXPIRED_PREFIX}:EXPIRED"),
     )
     try:
         stack.start_sim()

@@ -48,6 +48,7 @@ DLR_DELAY = 0.4
 DELIVERED_TO = "4670000001"
 UNDELIVERABLE_PREFIX = "4679"
 REJECTED_PREFIX = "4678"
+EXPIRED_PREFIX = "4677"
 STARTUP_TIMEOUT = 15.0
 CALLBACK_TIMEOUT = 10.0
 
@@ -320,6 +321,8 @@ def kannel(
                 UNDELIVERABLE_PREFIX,
                 "--reject",
                 f"{REJECTED_PREFIX}:0x0B",
+                "--final-state",
+                f"{EXPIRED_PREFIX}:EXPIRED",
                 "--log",
                 str(stack.simulator_log),
             ],
