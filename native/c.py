@@ -219,13 +219,20 @@ def encode_split(
         pure.check_cuts(DC_7BIT, 0, 0, max_parts)
     if not locking and not single and coding != DC_UCS2 and text.isascii():
         septets = text.encode("ascii").translate(_ASCII_TABLE)
-        if (
-            _ESC not in septets
-            and len(septets) <= pure.room(DC_7BIT, max_octets, udh_octets)
-            # AUTO stays 7-bit only when no `?` stands in for a character (TAB, `, …)
-            and (coding == DC_7BIT or septets.count(b"?") == text.count("?"))
-        ):
-            return DC_7BIT, septets, (len(septets),)  # one SMS: no cut to compute
+        # AUTO stays 7-bit only when no `?` stands in for a character (TAB, `, …)
+        if _ESC not in septets and (coding == DC_7BIT or septets.count(b"?") == text.count("?")):
+            count = len(septets)
+            if count <= max(max_octets - udh_octets, 0) * 8 // 7:
+                return DC_7BIT, septets, (count,)  # one SMS: no cut to compute
+            room = max(max_octets - split_udh_octets, 0) * 8 // 7
+            if _shared.acquire(False):
+                try:
+                    count = _pe_cuts(septets, count, DC_7BIT, room, 0, max_parts, _SHARED_ENDS,
+                                     _ENDS)  # fmt: skip
+                    if count <= _ENDS:
+                        return DC_7BIT, septets, tuple(_unpack(_SHARED_ENDS, count))
+                finally:
+                    _shared.release()
     source = text.encode("utf-8", "surrogatepass")
     size = 2 * len(source)
     if size <= _OUT_SIZE and _shared.acquire(False):

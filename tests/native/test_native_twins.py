@@ -197,11 +197,16 @@ def test_maximal_texts() -> None:
     same("cuts", b"\x1b" * 65536, 0, 1, 65535, 0)
 
 
-@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200), st.integers(0, 140))
-def test_ascii_shortcut(text: str, udh_octets: int) -> None:
-    """ASCII text takes `bytes.translate` in the C wrapper when it fits one SMS."""
+@settings(max_examples=300)
+@given(
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=700),
+    st.integers(0, 140),
+    st.sampled_from((1, 2, 255)),
+)
+def test_ascii_shortcut(text: str, udh_octets: int, max_parts: int) -> None:
+    """ASCII text takes `bytes.translate` (and only `pe_cuts`) in the C wrapper."""
     same("to_gsm", text)
     same("utf8_to_gsm", text.encode())
     same("utf8_to_gsm", bytearray(text.encode()))
-    same("encode_split", text, 0, udh_octets, udh_octets + 6)
-    same("encode_split", text, -1, udh_octets, udh_octets + 6)
+    same("encode_split", text, 0, udh_octets, udh_octets + 6, 140, max_parts)
+    same("encode_split", text, -1, udh_octets, udh_octets + 6, 140, max_parts)
