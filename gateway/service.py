@@ -342,6 +342,8 @@ class GatewayService(MultiService):
         #: trigger runs `stopService` (twistd and `passerelle run` both register it).
         self.exit: Callable[[], None] = self._stop_reactor
         self._drain_cut: Deferred[None] | None = None
+        #: None until a shutdown is asked for; True once asked twice (no grace left).
+        self._hurry: bool | None = None
 
         entries = [smsc for smsc in config.smscs for _ in range(max(1, smsc.instances))]
         self.events = CountingReports(
@@ -458,9 +460,9 @@ class GatewayService(MultiService):
         acceptor = getattr(self, "acceptor", None)
         if acceptor is not None:
             acceptor.router = self.router
-        if dispatcher.running:
+        if dispatcher.running and links:
             # Messages held for want of a route may have one now.
-            dispatcher.link_up(links[0]) if links else dispatcher.wake()
+            dispatcher.link_up(links[0])
 
     def replace_acceptor(self, config: GatewayConfig, lists: dict[str, Any]) -> None:
         """A new accept path (users, rules, lists) for the requests to come."""
@@ -696,13 +698,15 @@ class GatewayService(MultiService):
     def shutdown(self) -> None:
         """SIGTERM and the admin's shutdown: the graceful stop, then the process exits 0.
         While already going down, cut the drain short (Kannel's second SIGTERM)."""
-        if self.stopping:
+        if self.stopping or self._hurry is not None:
             log.info("shutdown requested again: stopping at once")
+            self._hurry = True
             cut, self._drain_cut = self._drain_cut, None
             if cut is not None:
                 cut.callback(None)
             return
         log.info("shutdown requested: draining")
+        self._hurry = False
         self.exit()
 
     def restart(self) -> None:
@@ -725,7 +729,7 @@ class GatewayService(MultiService):
         (and what links hold is sent), at most `shutdown-grace` seconds or until a second
         shutdown; what is still unanswered after that stays in the spool."""
         self.dispatcher.stop()
-        grace = float(self.config.passerelle.shutdown_grace)
+        grace = 0.0 if self._hurry else float(self.config.passerelle.shutdown_grace)
         done: Deferred[None] = Deferred()
         self._drain_cut = done
         deadline = self.reactor.seconds() + grace

@@ -181,3 +181,28 @@ def test_sigterm_drains_the_window_and_loses_nothing(tmp_path: Path) -> None:
         assert took < 10 + 5
     finally:
         stack.close()
+
+
+def test_admin_restart_executes_the_gateway_again_in_the_same_process(tmp_path: Path) -> None:
+    stack = Stack(tmp_path)
+    try:
+        stack.start_sim()
+        stack.start_gateway()
+        assert wait_for(lambda: stack.binds() == 1, timeout=10)
+        assert stack.gateway is not None
+        before = stack.status()
+        assert before["process"]["pid"] == stack.gateway.pid
+        conn = http.client.HTTPConnection("127.0.0.1", stack.admin_port, timeout=10)
+        conn.request("GET", "/restart?password=bar")
+        assert conn.getresponse().read() == b"Restarting....."
+        conn.close()
+
+        # The same process binds again (a new bind at the simulator) and answers again.
+        assert wait_for(lambda: stack.binds() == 2, timeout=30), stack.gateway_logs()[-3000:]
+        assert wait_for(lambda: send(stack.sendsms_port, "c7x") == 202, timeout=10)
+        assert stack.gateway.poll() is None
+        assert stack.status()["process"]["pid"] == stack.gateway.pid
+        assert wait_for(lambda: set(stack.received()) == {7}, timeout=10)
+        assert stack.stop_gateway() == 0
+    finally:
+        stack.close()
