@@ -229,6 +229,7 @@ class Spool:
         fsync: Callable[[int], None] = os.fdatasync,
         ack_sync_interval: float = 1.0,
         max_pending_bytes: int = 32 * 2**20,
+        hot_bytes: int = 8 * 2**20,
     ) -> None:
         if reactor is None:
             from twisted.internet import reactor as default_reactor
@@ -260,6 +261,14 @@ class Spool:
         self.records = 0
         self._owner_bytes: dict[str, int] = {}
         self._taken: dict[RecordRef, tuple[int, str]] = {}
+        #: Records committed lately, by (segment, generation, offset): `take` finds them
+        #: here instead of reading the file. Reading a file another thread is fsyncing waits
+        #: for the sync on Linux (the inode lock), which stalled the reactor for milliseconds
+        #: per take; records are usually taken right after their commit. Oldest dropped past
+        #: `hot_bytes`.
+        self._hot: dict[tuple[_Segment, int, int], bytes] = {}
+        self._hot_size = 0
+        self.hot_bytes = hot_bytes
         self._batch = _Batch()
         self._flush_call: Any = None
         self._committing = False
@@ -621,7 +630,13 @@ class Spool:
         for seg, off, size in picked:
             assert seg.fd is not None
             seg.taken += 1
-            data = os.pread(seg.fd, size, off)
+            data = self._hot.pop((seg, seg.gen, off), b"")
+            if len(data) == size:
+                self._hot_size -= size
+            else:
+                if data:
+                    self._hot_size -= len(data)
+                data = os.pread(seg.fd, size, off)
             if check_at(data, 0, lane) != size:
                 # Damaged on disk after recovery: drop it rather than deliver garbage.
                 log.error("spool %s: record at %d is damaged, dropped", seg.path, off)
@@ -923,6 +938,7 @@ class Spool:
             for ref in pending.refs:
                 self._lanes[ref.lane].depth += 1
             notify = notify or bool(pending.refs)
+        self._keep_hot(batch)
         # The written bytes are no longer needed; the callbacks below may run long (they answer
         # HTTP requests) and must not pin a whole batch of payloads meanwhile.
         batch.writes.clear()
@@ -937,6 +953,20 @@ class Spool:
             d, refs = pending.deferred, pending.refs
             pending.entries = pending.refs = []  # type: ignore[assignment]
             d.callback(refs)
+
+    def _keep_hot(self, batch: _Batch) -> None:
+        """Keep the batch's records for `take` (see `_hot`), within `hot_bytes`."""
+        if not self.hot_bytes:
+            return
+        hot = self._hot
+        for seg, (off, datas) in batch.writes.items():
+            gen = seg.gen
+            for data in datas:
+                hot[(seg, gen, off)] = data
+                off += len(data)
+                self._hot_size += len(data)
+        while self._hot_size > self.hot_bytes and hot:
+            self._hot_size -= len(hot.pop(next(iter(hot))))
 
     def _commit_failed(self, failure: Failure, batch: _Batch) -> None:
         """The disk refused: the appends fail (the client gets a 503), their reservations are

@@ -185,7 +185,9 @@ async def traced_bytes_per_record(count: int, work) -> float:
 @pytest_twisted.ensureDeferred
 async def test_ram_per_queued_record_is_under_100_bytes(tmp_path: Path) -> None:
     """The restart with a full queue is where RAM matters: 200,000 records recovered under
-    tracemalloc (slow: ~14x, so the append path is measured on 20,000)."""
+    tracemalloc (slow: ~14x, so the append path is measured on 20,000). The cache of lately
+    committed records (`hot_bytes`, a fixed few MiB, not per record) is off here: it would
+    dominate the small append run."""
     count = 200_000
     payload = b"p" * 60
     spool = await opened(tmp_path, segment_bytes=2**20)
@@ -203,7 +205,7 @@ async def test_ram_per_queued_record_is_under_100_bytes(tmp_path: Path) -> None:
     small = 20_000
 
     async def append() -> Spool:
-        fresh = await opened(tmp_path / "fresh", segment_bytes=2**20)
+        fresh = await opened(tmp_path / "fresh", segment_bytes=2**20, hot_bytes=0)
         for _ in range(small // 5_000):
             await fresh.append([(1, "user", payload)] * 5_000)
         return fresh
@@ -211,6 +213,21 @@ async def test_ram_per_queued_record_is_under_100_bytes(tmp_path: Path) -> None:
     appended = await traced_bytes_per_record(small, append)
     print(f"RAM per queued record: {recovered:.1f} B recovered, {appended:.1f} B appended")
     assert recovered < 100 and appended < 100
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_cache_of_lately_committed_records_is_bounded(tmp_path: Path) -> None:
+    """take() serves just-committed records from memory (no read of a file being fsync'd);
+    the cache never holds more than hot_bytes, and what fell out is read from disk."""
+    spool = await opened(tmp_path, hot_bytes=1000)
+    try:
+        payloads = [b"%04d" % i + b"x" * 96 for i in range(50)]
+        await spool.append([(0, "u", p) for p in payloads])
+        assert 0 < spool._hot_size <= 1000
+        assert [p for _, p in spool.take(0, 50)] == payloads
+        assert spool._hot_size == 0 and not spool._hot
+    finally:
+        await spool.close()
 
 
 @pytest_twisted.ensureDeferred
