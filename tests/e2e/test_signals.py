@@ -108,14 +108,14 @@ def test_sighup_reloads_users_refuses_a_bad_file_and_keeps_the_bind(tmp_path: Pa
         assert stack.gateway is not None
         stack.gateway.send_signal(signal.SIGHUP)
         assert wait_for(
-            lambda: send(stack.sendsms_port, "c3x", "newbie", "fresh") == 202, timeout=10
+            lambda: send(stack.sendsms_port, "c3x", "newbie", "fresh") == 202, timeout=30
         ), stack.gateway_logs()[-3000:]
 
         # A broken file changes nothing, and the log says why.
         stack.conf.write_text(good + "\ngroup = sendsms-user\nusername = broken\n",
                               encoding="utf-8")
         stack.gateway.send_signal(signal.SIGHUP)
-        assert wait_for(lambda: "reload refused" in stack.log_text(), timeout=10)
+        assert wait_for(lambda: "reload refused" in stack.log_text(), timeout=30)
         assert "password" in stack.log_text().split("reload refused", 1)[1][:2000]
         assert send(stack.sendsms_port, "c4x", "newbie", "fresh") == 202
         assert send(stack.sendsms_port, "c5x") == 202
@@ -123,22 +123,20 @@ def test_sighup_reloads_users_refuses_a_bad_file_and_keeps_the_bind(tmp_path: Pa
         # The bind stayed up through both: one bind at the simulator, still online.
         assert stack.binds() == 1
         assert stack.status()["smsc"][0]["online"] is True
-        assert wait_for(lambda: set(stack.received()) == {1, 3, 4, 5}, timeout=10)
+        assert wait_for(lambda: set(stack.received()) == {1, 3, 4, 5}, timeout=30)
 
         # Far more log than the cap (each refused reload writes every problem): the files
         # on disk stay under (log-max-files + 1) x log-max-bytes.
-        for _ in range(60):
+        # (Signals sent close together may coalesce: send until stderr, which keeps
+        # everything, shows more than twice the cap was logged.)
+        deadline = time.monotonic() + 60
+        while len(stack.gateway_logs().encode()) <= 2 * 3 * 4096:
+            assert time.monotonic() < deadline, "not enough log written"
             stack.gateway.send_signal(signal.SIGHUP)
-            time.sleep(0.02)
-        # (stderr keeps everything: count there that all 62 SIGHUPs were handled.)
-        assert wait_for(
-            lambda: stack.gateway_logs().count("reload refused, nothing changed: ") >= 61,
-            timeout=20,
-        )
-        written = len(stack.gateway_logs().encode())
+            time.sleep(0.05)
+        assert wait_for(lambda: (stack.log_file.parent / "bearerbox.log.2").exists(), timeout=10)
         files = list(stack.log_file.parent.glob("bearerbox.log*"))
         total = sum(p.stat().st_size for p in files)
-        assert written > 2 * 3 * 4096
         assert len(files) == 3 and total <= 3 * 4096, (files, total)
         assert "foobar" not in stack.log_text() and "secret" not in stack.log_text()
 
