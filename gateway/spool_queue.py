@@ -169,6 +169,8 @@ class SpoolQueue:
         out: list[Message] = []
         refs = self._refs
         attempts = self._attempts
+        # Looked up once per take, not per message: empty almost always.
+        removed = self.removed_ids if self.removed_ids else None
         for lane in LANES_HIGH_FIRST:
             if not counts[lane]:
                 continue
@@ -182,7 +184,7 @@ class SpoolQueue:
                     log.error("spool record {ref} dropped: {error}", ref=ref, error=exc)
                     spool.ack(ref)
                     continue
-                if self.removed_ids and self.removed_ids.take(message.id):
+                if removed is not None and removed.take(message.id):
                     log.info("message {id} dropped (remove-message)", id=message.id)
                     spool.ack(ref)
                     continue
