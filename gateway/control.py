@@ -395,7 +395,7 @@ class ServiceControl:
     def set_log_level(self, level: int) -> None:
         for observer in self.service.log_observers:
             observer.set_level(level)
-        log.info("log-level set to {level}", level=level)
+        log.info("log-level set to {number}", number=level)
 
     def remove_message(self, message_id: str) -> bool:
         remove = getattr(self.service.queue, "remove", None)

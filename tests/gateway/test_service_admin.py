@@ -403,3 +403,59 @@ def test_shutdown_drains_the_window_and_loses_nothing(
     finally:
         sim.drop_connections()
         yield defer.maybeDeferred(slow.stopListening)
+
+
+@pytest_twisted.inlineCallbacks
+def test_isolate_refuses_what_the_smsc_delivers_and_keeps_sending(tmp_path: Path) -> Any:
+    port = listen(reactor, SimulatorConfig(host="127.0.0.1", port=0, mo_every=0.05))
+    mo_sim: SimulatorFactory = port.factory  # type: ignore[attr-defined]
+    try:
+        admin, sendsms = free_port(), free_port()
+        path = tmp_path / "kannel.conf"
+        path.write_text(conf(port.getHost().port, admin, sendsms,  # type: ignore[attr-defined]
+                             tmp_path / "spool"), encoding="utf-8")
+        service = GatewayService(load_config(path), reactor)
+        service.stop_reactor_on_fatal = False
+        service.startService()
+        try:
+            yield service.queue_opened
+            yield until(lambda: service.links[0].online)
+            gw = Gateway(service, admin, sendsms)
+            _, body = yield gw.command("isolate")
+            assert body == b"Kannel isolated from message providers"
+            yield until(lambda: service.events.refused >= 2)
+            code, _ = yield gw.send("still sent")
+            assert code == 202
+            yield until(lambda: mo_sim.counters.accepted == 1)
+            status = yield gw.status()
+            assert status["state"] == "isolated"
+            assert status["dlr"]["refused_while_suspended"] >= 2
+            _, body = yield gw.command("resume")
+            assert body == b"Running resumed"
+            refused = service.events.refused
+            yield task.deferLater(reactor, 0.3, lambda: None)
+            assert service.events.refused == refused
+        finally:
+            yield service.stopService()
+    finally:
+        mo_sim.drop_connections()
+        yield defer.maybeDeferred(port.stopListening)
+
+
+@pytest_twisted.inlineCallbacks
+def test_flush_dlr_log_level_and_reload_lists(make_gateway: Any, tmp_path: Path) -> Any:
+    gw = yield make_gateway()
+    _, body = yield gw.command("flush-dlr")
+    assert body == b"Suspend Kannel before trying to flush DLR queue"
+    yield gw.command("suspend")
+    _, body = yield gw.command("flush-dlr")
+    assert body == b"DLR queue flushed"
+    assert gw.service.reports.records == 0
+    _, body = yield gw.command("log-level", level="3")
+    assert body == b"log-level set to 3"
+    _, body = yield gw.command("reload-lists")
+    assert body == b"Black/white lists re-loaded"
+    _, body = yield gw.command("graceful-restart")
+    assert body == b"Restarting gracefully....."
+    _, body = yield gw.command("status.xml")
+    assert b"<status>suspended, uptime" in body
