@@ -248,7 +248,19 @@ class ServiceControl:
     def state(self) -> GatewayState:
         if self.service.stopping:
             return GatewayState.SHUTDOWN
+        if self._state is GatewayState.RUNNING and self._queue_full():
+            return GatewayState.FULL
         return self._state
+
+    def _queue_full(self) -> bool:
+        """Kannel's `filled`: the queue is at its cap (sendsms answers 503 meanwhile)."""
+        queue: Any = self.service.queue
+        spool = getattr(queue, "spool", None)
+        if spool is not None:
+            records = spool.max_records
+            return bool(spool.bytes_used >= spool.max_bytes
+                        or (records is not None and spool.records >= records))
+        return bool(queue.queued + queue.in_flight >= queue.max_messages)
 
     def status(self) -> GatewayStatus:
         service = self.service

@@ -172,3 +172,19 @@ def test_fsync_timer_is_a_cumulative_histogram() -> None:
     metric = timer.metric()
     buckets = {s.labels["le"]: s.value for s in metric.samples if s.name.endswith("_bucket")}
     assert buckets == {"0.001": 1, "0.01": 2, "+Inf": 3}
+
+
+def test_a_queue_at_its_cap_shows_as_filled() -> None:
+    from gateway.admin import GatewayState
+    from gateway.service import GatewayService
+
+    cfg = load_config_text(
+        "group = core\nadmin-port = 13999\nadmin-password = secret\n"
+        "sms-outgoing-queue-limit = 2\n\n" + SMSC.format(id="a", extra="")
+    )
+    service = GatewayService(cfg, reactor)
+    control = service.control
+    assert control.state() is GatewayState.RUNNING
+    service.queue.put([message(1), message(2)])
+    assert control.state() is GatewayState.FULL
+    assert control.suspend() and control.state() is GatewayState.SUSPENDED
