@@ -52,6 +52,8 @@ E2E_THRESHOLD = 5.0  # per cent: below this the end-to-end gain is called out as
 
 ASCII_WORDS = "Your parcel 4711 is ready for pickup at the depot on Main Street until 18:00. "
 MIXED_WORDS = "Réservation confirmée: 2 × {chambre} à 120€ – Ärger? ~ Δ [Info] ^ é ü ñ Ç! "
+#: What bench/ingest.py sends (its TEXT).
+INGEST_TEXT = "Your code is 123456. It expires in 10 minutes."
 UCS2_WORDS = "Ваш код подтверждения: 4711. Не сообщайте его никому! 😀 "
 
 
@@ -113,12 +115,21 @@ def operations() -> list[tuple[str, str, Callable[[ModuleType], Callable[[], obj
     text = text_of(UCS2_WORDS, 300)
     ops.append(("split", "encode+split, automatic coding (→ UCS-2), 300 chars",
                 lambda m, t=text: lambda: m.encode_split(t, -1)))  # fmt: skip
+    ops.append(("path", f"accept path, ingest's text ({len(INGEST_TEXT)} chars)",
+                lambda m: lambda: split(payload_of(INGEST_TEXT.encode(), 0, None), 0,
+                                        concatenation=True, max_messages=-1)))  # fmt: skip
     for length in (160, 459, 1600):
         raw = text_of(MIXED_WORDS, length).encode("utf-8")
 
-        ops.append(("path", f"accept path (payload_of + Kannel split), {length} chars",
-                    lambda m, r=raw: lambda: split(payload_of(r, 0, None), 0,
-                                                   concatenation=True, max_messages=-1)))
+        ops.append(
+            (
+                "path",
+                f"accept path (payload_of + Kannel split), {length} chars",
+                lambda m, r=raw: (
+                    lambda: split(payload_of(r, 0, None), 0, concatenation=True, max_messages=-1)
+                ),
+            )
+        )
     return ops
 
 
@@ -141,23 +152,31 @@ class EndToEnd:
     mode: str
     us_per_msg: list[float]
     rates: list[float]
+    loads: list[float]  # the machine's 1-minute load average after each run
 
 
 def measure_end_to_end(rounds: int, duration: float, warmup: float) -> list[EndToEnd]:
     from bench.ingest import run_ingest
 
     modes = {"python": "0", "c": "1"}
-    results = {mode: EndToEnd(mode, [], []) for mode in modes}
+    results = {mode: EndToEnd(mode, [], [], []) for mode in modes}
     base = Path(tempfile.mkdtemp(prefix="passerelle-encoder-"))
     saved = os.environ.get("PASSERELLE_NATIVE")
     try:
         for round_number in range(rounds):
-            for mode, value in modes.items():
+            order = list(modes.items())
+            if round_number % 2:
+                order.reverse()  # neither encoder always runs second
+            for mode, value in order:
                 os.environ["PASSERELLE_NATIVE"] = value
                 result, _ = run_ingest("ours", base, duration, warmup,
                                        tag=f"{mode}-{round_number}")  # fmt: skip
+                if not result.accepted:  # a failed run (nothing accepted) has no figure
+                    print(f"end to end, encoder {mode}: nothing accepted, run dropped")
+                    continue
                 results[mode].us_per_msg.append(result.us_per_msg)
                 results[mode].rates.append(result.rate)
+                results[mode].loads.append(os.getloadavg()[0])
                 print(f"end to end, encoder {mode}: {result.rate:,.0f}/s, "
                       f"{result.us_per_msg:,.1f} µs CPU/msg", flush=True)  # fmt: skip
     finally:
@@ -185,8 +204,10 @@ def markdown(rows: list[Row], e2e: list[EndToEnd] | None, args: argparse.Namespa
             f"≥ {goal:g}×: {'met' if row.speedup >= goal else 'NOT met'}")  # fmt: skip
         lines.append(f"| {row.operation} | {row.c_us:.2f} | {row.py_us:.2f} | "
                      f"{row.speedup:.1f}× | {verdict} |")  # fmt: skip
-    for group, goal, name in (("pack", PACK_GOAL, "packing"), ("split", SPLIT_GOAL,
-                                                                 "encode+split")):
+    for group, goal, name in (
+        ("pack", PACK_GOAL, "packing"),
+        ("split", SPLIT_GOAL, "encode+split"),
+    ):
         chosen = [r for r in rows if r.group == group]
         worst = min(chosen, key=lambda r: r.speedup)
         met = sum(r.speedup >= goal for r in chosen)
@@ -195,15 +216,16 @@ def markdown(rows: list[Row], e2e: list[EndToEnd] | None, args: argparse.Namespa
                      f"{worst.speedup:.1f}×, {worst.operation}).")  # fmt: skip
     lines.append("")
     lines.append(
-        "Where the twin is already close: an ASCII-only GSM text goes through `bytes.translate` "
-        "and UCS-2 through Python's own codec, both C inside CPython; the C encoder's margin "
-        "there is the splitting and the fixed cost of a cffi call (about 1 µs), which a short "
-        "message cannot amortise."
+        "Where the gain is small: an ASCII-only GSM text is mapped by `bytes.translate` in "
+        "both (C inside CPython; the C wrapper adds one `pe_cuts` call when the text needs "
+        "several parts), and the twin encodes UCS-2 with Python's own UTF-16 codec; what is "
+        "left to gain is the splitting, which for a short message weighs less than the fixed "
+        "cost of a cffi call (about 1 µs)."
     )
     if e2e:
         by_mode = {r.mode: r for r in e2e}
-        py = statistics.median(by_mode["python"].us_per_msg)
-        cc = statistics.median(by_mode["c"].us_per_msg)
+        py = statistics.median(by_mode["python"].us_per_msg or [float("nan")])
+        cc = statistics.median(by_mode["c"].us_per_msg or [float("nan")])
         gain = (py - cc) / py * 100
         lines += [
             "",
@@ -212,22 +234,33 @@ def markdown(rows: list[Row], e2e: list[EndToEnd] | None, args: argparse.Namespa
             f"expires in 10 minutes.`), alternately with `PASSERELLE_NATIVE=0` and the C "
             f"encoder, {args.rounds} runs each:",
             "",
-            "| encoder | CPU µs/msg (median) | runs | accepted/s (median) |",
-            "|---|---:|---|---:|",
+            "| encoder | CPU µs/msg (median) | runs | accepted/s (median) | load average |",
+            "|---|---:|---|---:|---|",
         ]
         for mode in ("python", "c"):
             r = by_mode[mode]
             runs = ", ".join(f"{v:,.0f}" for v in r.us_per_msg)
+            loads = ", ".join(f"{v:.1f}" for v in r.loads)
             lines.append(f"| {mode} | {statistics.median(r.us_per_msg):,.0f} | {runs} | "
-                         f"{statistics.median(r.rates):,.0f} |")  # fmt: skip
+                         f"{statistics.median(r.rates):,.0f} | {loads} |")  # fmt: skip
         lines.append("")
-        if gain < E2E_THRESHOLD:
+        ingest_row = next(r for r in rows if r.operation.startswith("accept path, ingest"))
+        share = (ingest_row.py_us - ingest_row.c_us) / py * 100
+        lines.append(
+            f"The encoder's share, measured in process (row `{ingest_row.operation}` above): "
+            f"{ingest_row.py_us:.1f} µs with the twin, {ingest_row.c_us:.1f} µs with C, of "
+            f"~{py:,.0f} µs per message: an expected end-to-end gain of {share:.1f}%."
+        )
+        lines.append("")
+        if max(gain, share) < E2E_THRESHOLD or share < E2E_THRESHOLD:
             lines.append(
-                f"**The end-to-end gain is under {E2E_THRESHOLD:g}%: {gain:+.1f}% of CPU per "
-                "message** — within this machine's run-to-run noise. Encoding a sendsms "
-                "message costs a few µs in either implementation against a few hundred µs "
-                "for HTTP, validation, the spool and SMPP; the C encoder does not move the "
-                "ingest figures, and the gateway is as fast without a compiler."
+                f"**The end-to-end gain is under {E2E_THRESHOLD:g}%.** The medians of the "
+                f"ingest runs differ by {gain:+.1f}%, but for this text (ASCII, one SMS) the C "
+                "wrapper takes the same `bytes.translate` as the twin and makes no C call, so "
+                "that difference is this shared 2-core machine's run-to-run variation (other "
+                "work was running: see the load averages), not the encoder. Encoding is a few µs "
+                "of a sendsms message's few hundred in either implementation, so the C encoder "
+                "does not move the ingest figures, and the gateway is as fast without a compiler."
             )
         else:
             lines.append(f"End-to-end gain: {gain:.1f}% of CPU per message.")
@@ -237,7 +270,7 @@ def markdown(rows: list[Row], e2e: list[EndToEnd] | None, args: argparse.Namespa
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=2, help="end-to-end runs per encoder")
+    parser.add_argument("--rounds", type=int, default=3, help="end-to-end runs per encoder")
     parser.add_argument("--duration", type=float, default=10.0, help="end-to-end seconds")
     parser.add_argument("--warmup", type=float, default=2.0, help="end-to-end warm-up")
     parser.add_argument("--no-e2e", dest="e2e", action="store_false")
