@@ -204,3 +204,28 @@ def test_admin_restart_executes_the_gateway_again_in_the_same_process(tmp_path: 
         assert stack.stop_gateway() == 0
     finally:
         stack.close()
+
+
+def test_twist_passerelle_runs_the_gateway_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, resp_delay=0.3)
+    try:
+        stack.start_sim()
+        log = open(tmp_path / "twist.log", "wb")  # noqa: SIM115
+        stack.gateway = subprocess.Popen(
+            [sys.executable, "-m", "twisted", "passerelle", "--config", str(stack.conf)],
+            cwd=tmp_path, env=stack.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+        )
+        log.close()
+        wait_listening(stack.sendsms_port, 30, stack.gateway)
+        assert wait_for(lambda: stack.binds() == 1, timeout=10)
+        for marker in range(1, 6):
+            assert send(stack.sendsms_port, f"c{marker}x") == 202
+        stack.gateway.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "SIGHUP received" in stack.log_text(), timeout=10)
+        stack.gateway.send_signal(signal.SIGTERM)
+        assert stack.gateway.wait(timeout=30) == 0
+        counts = stack.received()
+        assert counts and set(counts.values()) == {1}, counts
+        assert stack.binds() == 1
+    finally:
+        stack.close()
