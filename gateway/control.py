@@ -125,6 +125,8 @@ class CountingReports(DeliveryReports):
 
 
 class _LinkMeters:
+    """One link's rates: submits answered OK, MOs and receipts received."""
+
     __slots__ = ("sent", "mo", "dlr", "seen")
 
     def __init__(self, clock: Any) -> None:
@@ -152,6 +154,7 @@ class GatewayMeters:
         self._loop: LoopingCall | None = None
 
     def start(self) -> None:
+        """Sample every `SAMPLE_EVERY` seconds until `stop`."""
         self._loop = LoopingCall(self.sample)
         self._loop.clock = self.clock
         self._loop.start(SAMPLE_EVERY, now=False).addErrback(
@@ -159,6 +162,7 @@ class GatewayMeters:
         )
 
     def stop(self) -> None:
+        """No more samples (the service stops)."""
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         self._loop = None
@@ -197,6 +201,7 @@ class GatewayMeters:
         self._seen[name] = total
 
     def for_link(self, link: SmscLink) -> _LinkMeters:
+        """The link's meters (made on first use: a link added since the last sample)."""
         meters = self.links.get(link)
         if meters is None:
             meters = self.links[link] = _LinkMeters(self.clock)
@@ -209,10 +214,9 @@ def connection_name(link: SmscLink) -> str:
     system_type = bind.system_type or ""
     if isinstance(system_type, bytes):
         system_type = system_type.decode("latin-1")
-    return (
-        f"SMPP:{bind.host}:{bind.port}/{bind.receive_port or bind.port}:"
-        f"{bind.system_id}:{system_type}"
-    )
+    # smsc_smpp.c: the receive port shown is the port itself for a transceiver without one.
+    receive = bind.receive_port or (bind.port if bind.transceiver_mode else 0)
+    return f"SMPP:{bind.host}:{bind.port}/{receive}:{bind.system_id}:{system_type}"
 
 
 def stored_message(message: Message) -> StoredMessage:

@@ -61,10 +61,12 @@ class FsyncTimer:
         return timed_fsync
 
     def observe(self, seconds: float) -> None:
+        """Count one fsync that took `seconds`."""
         self.counts[bisect.bisect_left(self.bounds, seconds)] += 1
         self.total += seconds
 
     def metric(self) -> HistogramMetricFamily:
+        """The histogram as Prometheus wants it (cumulative buckets)."""
         cumulative = 0
         buckets: list[tuple[str, float]] = []
         for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
