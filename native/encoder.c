@@ -356,14 +356,16 @@ size_t pe_unpack7(const char *in_chars, size_t n, size_t count, unsigned fill, c
 }
 
 /* May a part end at `pos` (< n)? Not inside an escape pair (7-bit: an odd run of ESC octets
- * just before), not at an odd octet or between the halves of a surrogate pair (UCS-2). */
-static int pe_is_cut(const unsigned char *d, size_t n, int coding, size_t pos)
+ * just before), not at an odd octet or between the halves of a surrogate pair (UCS-2).
+ * `start` is a place a part may begin (0 or an earlier cut), so pairs start afresh there and
+ * the run need not be followed further back: the scan stays within one part. */
+static int pe_is_cut(const unsigned char *d, size_t n, int coding, size_t pos, size_t start)
 {
     if (pos >= n)
         return 1;
     if (coding == 0) {
         size_t run = 0;
-        while (run < pos && d[pos - run - 1] == PE_ESC)
+        while (run < pos - start && d[pos - run - 1] == PE_ESC)
             run++;
         return (run & 1) == 0;
     }
@@ -382,7 +384,7 @@ static size_t pe_cut(const unsigned char *d, size_t n, int coding, size_t start,
     if (limit >= n - start)
         return n;
     end = start + limit;
-    while (end > start && !pe_is_cut(d, n, coding, end))
+    while (end > start && !pe_is_cut(d, n, coding, end, start))
         end--;
     return end;
 }

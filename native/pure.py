@@ -259,13 +259,17 @@ def check_cuts(coding: int, room: int, suffix: int, max_parts: int) -> None:
         raise ValueError(f"max_parts must be 1..{MAX_CUT_PARTS}, not {max_parts}")
 
 
-def _is_cut(data: bytes, coding: int, pos: int) -> bool:
-    """May a part end at `pos`? Never inside an escape pair or a UTF-16 character."""
+def _is_cut(data: bytes, coding: int, pos: int, start: int = 0) -> bool:
+    """May a part end at `pos`? Never inside an escape pair or a UTF-16 character.
+
+    `start` is where a part may begin (0 or an earlier cut): escape pairs start afresh there,
+    so the scan back over ESC octets stops at it and stays within one part.
+    """
     if pos >= len(data):
         return True
     if coding == DC_7BIT:
         run = 0  # ESC octets just before pos: an odd run means pos is an escape's second half
-        while run < pos and data[pos - run - 1] == ESC:
+        while run < pos - start and data[pos - run - 1] == ESC:
             run += 1
         return run % 2 == 0
     if coding == DC_UCS2:
@@ -282,7 +286,7 @@ def _cut(data: bytes, coding: int, start: int, limit: int) -> int:
     end = start + limit
     if end >= len(data):
         return len(data)
-    while end > start and not _is_cut(data, coding, end):
+    while end > start and not _is_cut(data, coding, end, start):
         end -= 1
     return end
 
