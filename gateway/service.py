@@ -603,8 +603,9 @@ class GatewayService(MultiService):
 
     def sighup(self) -> Deferred[bool]:
         """Reopen the logs, then reload the configuration file (or change nothing)."""
-        log.info("SIGHUP received, re-opening logs and gracefully restarting.")
+        # Reopened first, so that this line starts the new file logrotate expects.
         self.reopen_logs()
+        log.info("SIGHUP received, re-opening logs and gracefully restarting.")
         return self.reload()
 
     def reload(self) -> Deferred[bool]:

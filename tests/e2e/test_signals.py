@@ -206,7 +206,9 @@ def test_admin_restart_executes_the_gateway_again_in_the_same_process(tmp_path: 
         stack.close()
 
 
-def test_twist_passerelle_runs_the_gateway_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+def test_twist_passerelle_reopens_logs_on_sighup_and_exits_0_on_sigterm(
+    tmp_path: Path,
+) -> None:
     stack = Stack(tmp_path, resp_delay=0.3)
     try:
         stack.start_sim()
@@ -220,8 +222,12 @@ def test_twist_passerelle_runs_the_gateway_and_exits_0_on_sigterm(tmp_path: Path
         assert wait_for(lambda: stack.binds() == 1, timeout=10)
         for marker in range(1, 6):
             assert send(stack.sendsms_port, f"c{marker}x") == 202
+        # logrotate's way: move the file away, SIGHUP, the gateway writes a new one.
+        assert wait_for(lambda: stack.log_file.exists(), timeout=10)
+        stack.log_file.rename(stack.log_file.with_name("bearerbox.log.moved"))
         stack.gateway.send_signal(signal.SIGHUP)
-        assert wait_for(lambda: "SIGHUP received" in stack.log_text(), timeout=10)
+        assert wait_for(lambda: stack.log_file.exists()
+                        and "SIGHUP received" in stack.log_file.read_text(), timeout=10)
         stack.gateway.send_signal(signal.SIGTERM)
         assert stack.gateway.wait(timeout=30) == 0
         counts = stack.received()
