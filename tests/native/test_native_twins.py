@@ -195,6 +195,8 @@ def test_maximal_texts() -> None:
         same("to_ucs2", text)
     same("pack7", bytes(range(128)) * 512, 3)
     same("cuts", b"\x1b" * 65536, 0, 1, 65535, 0)
+    same("cuts", b"\x1b" * 65536, 0, 2, 65535, 0)  # a long escape run: still linear
+    same("cuts", b"a" + b"\x1b" * 65535, 0, 153, 255, 0)
 
 
 @settings(max_examples=300)
