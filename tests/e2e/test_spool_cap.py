@@ -22,24 +22,35 @@ Load, Stack, wait_for = harness.Load, harness.Stack, harness.wait_for
 CAP = 200 * 1024
 
 
+def message_spool(directory: Path) -> list[Path]:
+    """What `spool-max-bytes` caps: the lanes of messages. The spool directory also holds the
+    callback outbox (`callbacks/`, capped by callback-max-bytes) and the embedded DLR store
+    (`dlr.sqlite*`, bounded by dlr-max-entries), which have bounds of their own."""
+    return sorted(directory.glob("lane-*"))
+
+
 def file_bytes(directory: Path) -> tuple[int, int]:
-    """(bytes of every file under `directory`, number of directories), as stat sees them."""
+    """(bytes of every message-spool file, number of directories), as stat sees them."""
     total = dirs = 0
-    for root, _subdirs, files in os.walk(directory):
-        dirs += 1
-        for name in files:
-            try:
-                total += os.stat(os.path.join(root, name)).st_size
-            except FileNotFoundError:  # deleted while we looked
-                pass
+    for lane in message_spool(directory):
+        for root, _subdirs, files in os.walk(lane):
+            dirs += 1
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(root, name)).st_size
+                except FileNotFoundError:  # deleted while we looked
+                    pass
     return total, dirs
 
 
 def du_bytes(directory: Path) -> int:
-    """`du -sb`: apparent size, directories included."""
-    out = subprocess.run(["du", "-sb", str(directory)], capture_output=True, text=True,
+    """`du -sbc` of the message spool: apparent size, directories included."""
+    lanes = [str(p) for p in message_spool(directory)]
+    if not lanes:
+        return 0
+    out = subprocess.run(["du", "-sbc", *lanes], capture_output=True, text=True,
                          check=True).stdout
-    return int(out.split()[0])
+    return int(out.splitlines()[-1].split()[0])
 
 
 def test_a_full_spool_refuses_and_never_grows_past_its_cap(tmp_path: Path) -> None:
