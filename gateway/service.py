@@ -208,6 +208,8 @@ class ReportsService(Service):
 
     #: How often the DLR record count shown on the status page is refreshed (seconds).
     COUNT_EVERY = 5.0
+    #: ...for Redis, where counting is a SCAN of the table's keys (O(records) on the server).
+    REDIS_COUNT_EVERY = 60.0
 
     def __init__(
         self, config: GatewayConfig, reactor: Any, reports: DeliveryReports,
@@ -246,7 +248,8 @@ class ReportsService(Service):
         )
         self._counter = LoopingCall(self._count)
         self._counter.clock = self.reactor
-        self._counter.start(self.COUNT_EVERY, now=True).addErrback(
+        every = self.REDIS_COUNT_EVERY if config.core.dlr_storage == "redis" else self.COUNT_EVERY
+        self._counter.start(every, now=True).addErrback(
             lambda f: log.failure("DLR count loop stopped", f)
         )
 
@@ -476,13 +479,8 @@ class GatewayService(MultiService):
     def replace_mo_lists(self, config: GatewayConfig, lists: dict[str, Any]) -> None:
         """New sms-services and MO number lists for the MO receiver."""
         mo = self.reports.mo
-        if mo is None:
-            return
-        from gateway.mo.services import ServiceSelector
-
-        mo.config = config
-        mo.lists = dict(lists)
-        mo.selector = ServiceSelector(config.services, mo.lists)
+        if mo is not None:
+            mo.reconfigure(config, lists, self.router)
 
     @staticmethod
     def _queue(

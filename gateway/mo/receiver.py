@@ -126,19 +126,12 @@ class MoReceiver:
     ) -> None:
         if lists is None:
             lists = load_service_lists(config)
-        self.config = config
         self.queue = queue
         self.outbox = outbox
         self.clock = clock
-        self.router = router
-        self.lists = dict(lists)
-        self.selector = ServiceSelector(config.services, self.lists)
-        self.replies = ReplyBuilder(config)
         self.counters = MoCounters()
-        self.smscs = smsc_groups(config.smscs)
-        self.mo_recode = bool(config.smsbox is not None and config.smsbox.mo_recode)
+        self.reconfigure(config, lists, router)
         core = config.core
-        self.combine = core.sms_combine_concatenated_mo
         self.reassembler = Reassembler(
             clock,
             self._give_up,
@@ -147,6 +140,21 @@ class MoReceiver:
             max_bytes=max_concat_bytes,
         )
         outbox.register(JOB_KIND, self.on_result)
+
+    def reconfigure(
+        self, config: GatewayConfig, lists: Mapping[str, NumberList], router: Router | None
+    ) -> None:
+        """Take a new configuration (a SIGHUP reload): services, lists, reply texts, smsc
+        settings and routes apply to the next MO; parts held for reassembly stay held, and
+        the reassembly bounds set at construction stay."""
+        self.config = config
+        self.router = router
+        self.lists = dict(lists)
+        self.selector = ServiceSelector(config.services, self.lists)
+        self.replies = ReplyBuilder(config)
+        self.smscs = smsc_groups(config.smscs)
+        self.mo_recode = bool(config.smsbox is not None and config.smsbox.mo_recode)
+        self.combine = config.core.sms_combine_concatenated_mo
 
     @property
     def concat_pending(self) -> int:
