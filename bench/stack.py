@@ -43,6 +43,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct loopback ports nobody listens on right now (all held open at once
+    while choosing, so the kernel cannot hand the same one out twice)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
 def accepts(port: int) -> bool:
     """Whether something accepts connections on 127.0.0.1:`port`."""
     try:
@@ -291,9 +304,7 @@ class Deployment:
                  extra: str = "") -> None:
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.smsc_port = free_port()
-        self.sendsms_port = free_port()
-        self.admin_port = free_port()
+        self.smsc_port, self.sendsms_port, self.admin_port = free_ports(3)
         text = KANNEL_CONF.format(
             admin_port=self.admin_port, smsc_port=self.smsc_port,
             sendsms_port=self.sendsms_port, spool_dir=workdir / "spool",
