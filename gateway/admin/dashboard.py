@@ -28,6 +28,7 @@ from twisted.web.server import Request
 EXAMPLE_STATUS: dict[str, Any] = {
     "time": 1795248319.0,
     "version": "0.1.0",
+    "encoder": "c",
     "state": "running",
     "uptime_seconds": 93784,
     "queue": {
@@ -174,6 +175,7 @@ svg.chart .b polyline { stroke: #8250df; }
       <span>RSS</span><span data-key="process.rss_bytes" data-format="bytes">—</span>
       <span>CPU seconds</span><span data-key="process.cpu_seconds">—</span>
       <span>pid</span><span data-key="process.pid">—</span>
+      <span>encoder</span><span data-key="encoder">—</span>
     </div>
     <svg class="chart" id="chart-cpu" viewBox="0 0 300 60" preserveAspectRatio="none">
       <polyline points=""/></svg>
@@ -199,7 +201,7 @@ svg.chart .b polyline { stroke: #8250df; }
 "use strict";
 const REFRESH_MS = __REFRESH__, POINTS = __POINTS__;
 const KNOWN = ["time", "state", "uptime_seconds", "version", "queue", "smsc", "rates",
-               "dlr", "callbacks", "process"];
+               "dlr", "callbacks", "process", "encoder"];
 const history = {queue: [], sms_in: [], sms_out: [], cpu: []};
 let last = null;
 
