@@ -501,6 +501,25 @@ def test_passerelle_group() -> None:
     assert any("no smsc group connects to it" in w for w in config.warnings)
 
 
+def test_passerelle_callback_and_dlr_keys() -> None:
+    config = load(
+        CORE,
+        "group = passerelle\ndlr-file = /srv/dlr.sqlite\ncallback-guard = false\n"
+        "callback-allow-networks = \"10.1.0.0/16; fd00::/8 ,192.168.7.0/24\"\n"
+        "callback-allow-loopback = false\ncallback-max-bytes = 16M\n",
+    )
+    p = config.passerelle
+    assert p.dlr_file == "/srv/dlr.sqlite" and p.callback_guard is False
+    assert p.callback_allow_networks == ("10.1.0.0/16", "fd00::/8", "192.168.7.0/24")
+    assert p.callback_allow_loopback is False and p.callback_max_bytes == 16 << 20
+    defaults = load(CORE).passerelle
+    assert (defaults.callback_guard, defaults.callback_allow_networks) == (True, ())
+    error = error_of(CORE, "group = passerelle\ncallback-allow-networks = 10.0.0.0/8;nope\n")
+    assert error.key == "callback-allow-networks" and "'nope' is not a network" in str(error)
+    error = error_of(CORE, "group = passerelle\ncallback-max-bytes = 0\n")
+    assert error.key == "callback-max-bytes"
+
+
 def test_passerelle_user_lanes() -> None:
     config = load(
         CORE,
