@@ -23,7 +23,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/crash.py` puts only bench/ on the path
+    sys.path.insert(0, str(ROOT))
+
+from bench.load import accepts  # noqa: E402
+from bench.stack import free_ports  # noqa: E402
 
 CONF = """\
 group = core
@@ -71,23 +75,9 @@ spool-dir = {spool_dir}
 MARKER = re.compile(rb"c(\d+)x")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
 def wait_listening(port: int, timeout: float, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + timeout
-    while not listening(port):
+    while not accepts(port):
         if process.poll() is not None:
             raise AssertionError(f"process exited with {process.returncode}")
         if time.monotonic() > deadline:
@@ -101,12 +91,11 @@ class Stack:
     def __init__(self, tmp: Path, passerelle: str = "") -> None:
         self.tmp = tmp
         self.spool_dir = tmp / "spool"
-        self.smsc_port = free_port()
-        self.sendsms_port = free_port()
+        self.smsc_port, self.sendsms_port, admin_port = free_ports(3)
         self.conf = tmp / "kannel.conf"
         self.conf.write_text(
             CONF.format(
-                admin_port=free_port(),
+                admin_port=admin_port,
                 smsc_port=self.smsc_port,
                 sendsms_port=self.sendsms_port,
                 spool_dir=self.spool_dir,
@@ -335,7 +324,6 @@ def main(argv: list[str] | None = None) -> int:
     ])
     print(text)
     if not args.no_report:
-        sys.path.insert(0, str(ROOT))
         from bench.report import write_section
 
         write_section("crash", text)
