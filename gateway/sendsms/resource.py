@@ -38,6 +38,7 @@ and a request's repr leaves the query string out for the same reason.
 from __future__ import annotations
 
 import io
+import time
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from twisted.internet.defer import Deferred
@@ -108,6 +109,17 @@ _ORDER: Final = (
 _ORDERED: Final = frozenset(name for name, _ in _ORDER)
 
 
+_date_cache: list[Any] = [-1, b""]
+
+
+def http_date() -> bytes:
+    """The Date header's value, formatted once per second (every reply carries one)."""
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache[0], _date_cache[1] = now, http.datetimeToString(now)
+    return bytes(_date_cache[1])
+
+
 def reason(status: int) -> bytes:
     """Kannel's reason phrase for a status code."""
     return REASONS.get(status, b"Foo")
@@ -121,7 +133,7 @@ def head_block(
     raw[b"Server"] = [SERVER]
     raw[b"Connection"] = [b"Keep-Alive" if keep_alive else b"Close"]
     if b"Date" not in raw:
-        raw[b"Date"] = [http.datetimeToString()]
+        raw[b"Date"] = [http_date()]
     lines = [version, b" %d " % status, reason(status), b"\r\n"]
     for name, spelling in _ORDER:
         for value in raw.get(name, ()):
