@@ -23,13 +23,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer, reactor
 from twisted.internet.protocol import Protocol
 from twisted.web.client import Agent, ResponseDone
 from twisted.web.iweb import IResponse
@@ -41,6 +41,7 @@ from protocols.smpp.framer import Framer
 from protocols.smpp.pdu import Pdu
 from protocols.smpp.simulator import SimulatorConfig, SimulatorFactory, listen
 from protocols.smpp.simulator.server import SmscProtocol
+from tests.polling import until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,18 +128,6 @@ class CapturingSimulator(SimulatorFactory):
     def submits(self) -> list[Pdu]:
         return [pdu for pdu in self.received if pdu.command_id == c.SUBMIT_SM]
 
-
-def until(condition: Callable[[], bool], timeout: float = 10.0) -> defer.Deferred[None]:
-    @defer.inlineCallbacks
-    def poll() -> Generator[Any, Any, None]:
-        waited = 0.0
-        while not condition():
-            if waited > timeout:
-                raise AssertionError("condition not met in time")
-            yield task.deferLater(reactor, 0.01, lambda: None)
-            waited += 0.01
-
-    return poll()
 
 
 class _Body(Protocol):

@@ -21,6 +21,7 @@ from gateway.submit import SubmitProfile
 from protocols.smpp import constants as c
 from protocols.smpp.session import BindConfig
 from protocols.smpp.simulator import SimulatorConfig, SimulatorFactory, listen
+from tests.polling import until
 
 
 class Events(DeliveryEvents):
@@ -121,20 +122,6 @@ def message(**fields: Any) -> Message:
     values.update(fields)
     return Message(mid, mid, **values)
 
-
-def until(condition: Callable[[], bool], timeout: float = 10.0) -> defer.Deferred[None]:
-    """Poll `condition` on the real reactor (tests only)."""
-
-    @defer.inlineCallbacks
-    def poll() -> Generator[Any, Any, None]:
-        waited = 0.0
-        while not condition():
-            if waited > timeout:
-                raise AssertionError("condition not met in time")
-            yield task.deferLater(reactor, 0.01, lambda: None)
-            waited += 0.01
-
-    return poll()
 
 
 def free_port() -> int:

@@ -15,7 +15,8 @@ from gateway.lanes import LaneScheduler, lane_of
 from gateway.message import UNSET, Message, new_id
 from gateway.queue import MemoryQueue
 from gateway.throttle import TokenBucket
-from tests.gateway.test_dispatch import Gateway, Sim, until
+from tests.gateway.test_dispatch import Gateway, Sim
+from tests.polling import until
 
 
 def message(priority: int, created: float = 0.0) -> Message:

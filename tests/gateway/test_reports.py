@@ -29,7 +29,8 @@ from protocols.smpp import constants as c
 from protocols.smpp.pdu import Pdu
 from protocols.smpp.session import BindConfig
 from storage.dlr import EmbeddedDlrStore, RedisDlrStore
-from tests.gateway.callbacks.test_outbox import Server, until
+from tests.gateway.callbacks.test_outbox import Server
+from tests.polling import until
 
 NOW = 1_795_000_000.0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import socket
 import textwrap
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from gateway.config import default_config_path, load_config, load_config_text
 from gateway.run import run, try_lines
 from gateway.service import GatewayService, queue_limit
 from protocols.smpp.simulator import SimulatorConfig, SimulatorFactory, listen
+from tests.polling import until
 
 
 def free_port() -> int:
@@ -56,18 +57,6 @@ def conf(smsc_port: int, admin_port: int, extra_smsc: str = "", core: str = "") 
         """
     )
 
-
-def until(condition: Callable[[], bool], timeout: float = 10.0) -> defer.Deferred[None]:
-    @defer.inlineCallbacks
-    def poll() -> Generator[Any, Any, None]:
-        waited = 0.0
-        while not condition():
-            if waited > timeout:
-                raise AssertionError("condition not met in time")
-            yield task.deferLater(reactor, 0.01, lambda: None)
-            waited += 0.01
-
-    return poll()
 
 
 class _Body(Protocol):

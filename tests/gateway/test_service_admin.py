@@ -24,6 +24,7 @@ from twisted.web.client import Agent, ResponseDone
 from gateway.config import load_config, load_config_text
 from gateway.service import GatewayService
 from protocols.smpp.simulator import SimulatorConfig, SimulatorFactory, listen
+from tests.polling import until
 
 
 def free_port() -> int:
@@ -70,18 +71,6 @@ def conf(smsc_port: int, admin_port: int, sendsms_port: int, spool: Path,
         """
     )
 
-
-def until(condition: Callable[[], bool], timeout: float = 10.0) -> defer.Deferred[None]:
-    @defer.inlineCallbacks
-    def poll() -> Generator[Any, Any, None]:
-        waited = 0.0
-        while not condition():
-            if waited > timeout:
-                raise AssertionError("condition not met in time")
-            yield task.deferLater(reactor, 0.01, lambda: None)
-            waited += 0.01
-
-    return poll()
 
 
 class _Body(Protocol):

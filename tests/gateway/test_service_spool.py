@@ -18,7 +18,8 @@ from gateway.queue import MemoryQueue, QueueFull
 from gateway.service import GatewayService, uses_spool
 from gateway.spool_queue import SpoolQueue
 from protocols.smpp.simulator import SimulatorConfig, SimulatorFactory, listen
-from tests.gateway.test_service import free_port, until
+from tests.gateway.test_service import free_port
+from tests.polling import until
 
 
 def conf(smsc_port: int, spool: Path | None) -> str:

@@ -21,7 +21,8 @@ from gateway.submit import SubmitProfile
 from gateway.throttle import DECREASE_GAP, TokenBucket
 from protocols.smpp import constants as c
 from protocols.smpp.session import BindConfig
-from tests.gateway.test_dispatch import Gateway, Sim, until
+from tests.gateway.test_dispatch import Gateway, Sim
+from tests.polling import until
 
 
 @pytest.fixture

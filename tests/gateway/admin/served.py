@@ -8,7 +8,6 @@ from typing import Any
 
 from twisted.internet import defer, reactor
 from twisted.internet.interfaces import IListeningPort
-from twisted.internet.task import deferLater
 from twisted.web.client import Agent, readBody
 from twisted.web.http_headers import Headers
 from twisted.web.server import Site
@@ -52,19 +51,6 @@ class Server:
     def stop(self) -> defer.Deferred[Any]:
         return defer.maybeDeferred(self.port.stopListening)
 
-
-def until(condition: Any, timeout: float = 5.0) -> defer.Deferred[None]:
-    """Wait on the real reactor until `condition()` holds (the request reached the server)."""
-
-    async def wait() -> None:
-        waited = 0.0
-        while not condition():
-            if waited > timeout:
-                raise AssertionError("condition not reached")
-            await deferLater(reactor, 0.01, lambda: None)
-            waited += 0.01
-
-    return defer.ensureDeferred(wait())
 
 
 def serve(resource: AdminResource) -> Generator[Server, None, None]:

@@ -19,7 +19,8 @@ from gateway.admin.render import SUFFIXES, Format, wrap
 from gateway.admin.resource import AdminResource, atoi, choose_format, parse_command
 from gateway.config.model import CoreConfig
 from tests.gateway.admin.fakes import FakeControl, stored
-from tests.gateway.admin.served import Server, until
+from tests.gateway.admin.served import Server
+from tests.polling import until
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using readBody:DeprecationWarning")
 

@@ -21,6 +21,7 @@ from twisted.web.server import NOT_DONE_YET, Site
 
 from gateway.callbacks import HttpJob, HttpResult, NetworkGuard, Outbox
 from storage.spool import SpoolFull
+from tests.polling import until
 
 KANNEL_HEADERS = [("Connection", "keep-alive"), ("User-Agent", "Kannel/1.4.5")]
 Behaviour = Callable[[Any], Any]
@@ -95,13 +96,6 @@ class Server:
         return f"http://{host}:{self.port}{path}"
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    waited = 0.0
-    while not condition():
-        if waited > timeout:
-            raise AssertionError("condition not met in time")
-        await task.deferLater(reactor, 0.01, lambda: None)
-        waited += 0.01
 
 
 async def pause(seconds: float) -> None:
