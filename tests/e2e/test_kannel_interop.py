@@ -35,6 +35,8 @@ from typing import Any
 
 import pytest
 
+from bench.load import free_port
+
 pytestmark = pytest.mark.kannel
 
 BEARERBOX = Path("/usr/sbin/bearerbox")
@@ -86,13 +88,6 @@ def _smsc_groups(mode: str, port: int) -> str:
             _SMSC_COMMON.format(port_line=f"port = 0\nreceive-port = {port}", **common),
         )
     )
-
-
-def _free_port() -> int:
-    """A loopback port nobody listens on right now (Kannel cannot be told to pick one)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class CallbackServer:
@@ -292,8 +287,8 @@ def kannel(
     stack = KannelStack(
         mode=mode,
         workdir=workdir,
-        sendsms_port=_free_port(),
-        admin_port=_free_port(),
+        sendsms_port=free_port(),
+        admin_port=free_port(),
         simulator_log=workdir / "simulator.jsonl",
         callbacks=callbacks,
     )
@@ -341,7 +336,7 @@ def kannel(
             string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
                 admin_port=stack.admin_port,
                 admin_password="admin-secret",
-                smsbox_port=_free_port(),
+                smsbox_port=free_port(),
                 sendsms_port=stack.sendsms_port,
                 workdir=workdir,
                 smsc_groups=_smsc_groups(mode, smsc_port),

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+from bench.load import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_run_exits_1_when_another_gateway_holds_the_spool(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from twisted.internet.protocol import Protocol
 from twisted.web.client import Agent, ResponseDone
 from twisted.web.iweb import IResponse
 
+from bench.load import free_port
 from gateway import tap
 from gateway.service import GatewayService
 from protocols.smpp import constants as c
@@ -87,12 +88,6 @@ length = 2
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def port_is_free(port: int) -> bool:
     """Could a listener take `port` now? SO_REUSEADDR as Twisted sets it, so connections
     lingering in TIME_WAIT do not count as a listener."""
@@ -127,7 +122,6 @@ class CapturingSimulator(SimulatorFactory):
 
     def submits(self) -> list[Pdu]:
         return [pdu for pdu in self.received if pdu.command_id == c.SUBMIT_SM]
-
 
 
 class _Body(Protocol):

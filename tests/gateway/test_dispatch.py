@@ -3,7 +3,6 @@ and every outcome settled with the queue the way Kannel's bearerbox settles it."
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest_twisted
 from twisted.internet import defer, reactor, task
 from twisted.internet.testing import MemoryReactorClock
 
+from bench.load import free_port
 from gateway.dispatch import Dispatcher
 from gateway.message import UNSET, Message, new_id
 from gateway.queue import MemoryQueue
@@ -121,13 +121,6 @@ def message(**fields: Any) -> Message:
     }
     values.update(fields)
     return Message(mid, mid, **values)
-
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ the pieces are checked one by one on the real reactor against a real simulator.
 from __future__ import annotations
 
 import io
-import socket
 import textwrap
 from collections.abc import Generator
 from pathlib import Path
@@ -20,18 +19,13 @@ from twisted.internet.protocol import Protocol
 from twisted.python import usage
 from twisted.web.client import Agent, ResponseDone
 
+from bench.load import free_port
 from gateway import tap
 from gateway.config import default_config_path, load_config, load_config_text
 from gateway.run import run, try_lines
 from gateway.service import GatewayService, queue_limit
 from protocols.smpp.simulator import SimulatorConfig, SimulatorFactory, listen
 from tests.polling import until
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def conf(smsc_port: int, admin_port: int, extra_smsc: str = "", core: str = "") -> str:
@@ -56,7 +50,6 @@ def conf(smsc_port: int, admin_port: int, extra_smsc: str = "", core: str = "") 
         {extra_smsc}
         """
     )
-
 
 
 class _Body(Protocol):

@@ -8,7 +8,6 @@ Everything runs on the real reactor, over real sockets, against the in-process s
 from __future__ import annotations
 
 import json
-import socket
 import textwrap
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -21,16 +20,11 @@ from twisted.internet import defer, reactor, task
 from twisted.internet.protocol import Protocol
 from twisted.web.client import Agent, ResponseDone
 
+from bench.load import free_port
 from gateway.config import load_config, load_config_text
 from gateway.service import GatewayService
 from protocols.smpp.simulator import SimulatorConfig, SimulatorFactory, listen
 from tests.polling import until
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def conf(smsc_port: int, admin_port: int, sendsms_port: int, spool: Path,
@@ -70,7 +64,6 @@ def conf(smsc_port: int, admin_port: int, sendsms_port: int, spool: Path,
         shutdown-grace = 5
         """
     )
-
 
 
 class _Body(Protocol):

@@ -52,7 +52,6 @@ class Server:
         return defer.maybeDeferred(self.port.stopListening)
 
 
-
 def serve(resource: AdminResource) -> Generator[Server, None, None]:
     server = Server(resource)
     yield server

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from twisted.web.client import Agent, readBody
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 
+from bench.load import free_port
 from gateway.config import load_config_text
 from gateway.service import GatewayService
 from tests.gateway.admin.test_admin_dashboard import DomValues, browse, leaf
@@ -35,12 +35,6 @@ SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "img" / "status-page
 #: Keys that move between two readings of an idle gateway (clocks, rates, the process).
 MOVING = ("time", "uptime_seconds", "rates.", "process.rss_bytes", "process.cpu_seconds",
           "smsc.0.status", "smsc.1.status", "queue.lanes.", "dlr.stored")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Recorded(Resource):

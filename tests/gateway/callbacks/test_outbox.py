@@ -96,8 +96,6 @@ class Server:
         return f"http://{host}:{self.port}{path}"
 
 
-
-
 async def pause(seconds: float) -> None:
     await task.deferLater(reactor, seconds, lambda: None)
 

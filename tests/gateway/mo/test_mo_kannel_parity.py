@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 from collections.abc import Generator
 from pathlib import Path
@@ -27,6 +26,7 @@ from twisted.internet import defer, reactor
 from twisted.internet.task import deferLater
 from twisted.web import resource, server
 
+from bench.load import free_port
 from gateway.callbacks import NetworkGuard, Outbox
 from gateway.config import load_config_text
 from gateway.mo import MoReceiver
@@ -154,12 +154,6 @@ class App(resource.Resource):
         return b"" if path.startswith(b"/empty") else b"Thanks!"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _comparable(request: tuple[str, str, list[tuple[str, str]], bytes]) -> tuple[Any, ...]:
     """A request without what differs by nature: time stamps, ids, Host, Content-Length."""
     method, uri, headers, body = request
@@ -199,7 +193,7 @@ def test_mo_services_like_kannel(app: tuple[App, int], tmp_path: Path) -> Any:
         host="127.0.0.1", port=0, accounts=(("kannel", "secret"),), record=10_000,
     ))
     sim = sim_port.factory  # type: ignore[attr-defined]
-    text = CONFIG.format(admin=_free_port(), box=_free_port(), sendsms=_free_port(),
+    text = CONFIG.format(admin=free_port(), box=free_port(), sendsms=free_port(),
                          smsc=sim_port.getHost().port, work=tmp_path,
                          app=f"http://127.0.0.1:{app_port}", escapes=ESCAPES)
     (tmp_path / "kannel.conf").write_text(text)

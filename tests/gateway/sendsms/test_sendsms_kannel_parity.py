@@ -31,6 +31,7 @@ import pytest_twisted
 from twisted.internet import reactor, threads
 from twisted.internet.task import Clock
 
+from bench.load import free_port
 from gateway.config import GatewayConfig, load_config_text
 from gateway.queue import MemoryQueue
 from gateway.routing import Router
@@ -151,12 +152,6 @@ access-log = {workdir}/smsbox-access.log
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _wait(what: str, check: object, processes: list[subprocess.Popen[bytes]]) -> object:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -264,10 +259,10 @@ def kannel(tmp_path_factory: pytest.TempPathFactory, list_server: int) -> Iterat
             ),
             processes,
         )
-        sendsms_port, admin_port = _free_port(), _free_port()
+        sendsms_port, admin_port = free_port(), free_port()
         text = CONFIG.format(
             admin_port=admin_port,
-            box_port=_free_port(),
+            box_port=free_port(),
             smsc_port=found.group(1),  # type: ignore[attr-defined]
             sendsms_port=sendsms_port,
             workdir=workdir,

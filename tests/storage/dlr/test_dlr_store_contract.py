@@ -19,6 +19,7 @@ import pytest_twisted
 import txredisapi
 from twisted.internet import defer, reactor, task
 
+from bench.load import free_port
 from storage.dlr import (
     DlrRecord,
     DlrStoreClosed,
@@ -26,12 +27,6 @@ from storage.dlr import (
     EmbeddedDlrStore,
     RedisDlrStore,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ping(port: int) -> bool:
