@@ -73,6 +73,19 @@ FIXED: tuple[tuple[str, _Getter], ...] = (
     ("passerelle log-max-bytes", lambda config: config.passerelle.log_max_bytes),
     ("passerelle log-max-files", lambda config: config.passerelle.log_max_files),
     ("passerelle redis", lambda config: config.passerelle.redis),
+    # The DLR store and the callback outbox are built once, at start.
+    ("passerelle dlr-ttl", lambda config: config.passerelle.dlr_ttl),
+    ("passerelle dlr-max-entries", lambda config: config.passerelle.dlr_max_entries),
+    ("passerelle callback-guard", lambda config: config.passerelle.callback_guard),
+    ("passerelle callback-allow-networks",
+     lambda config: config.passerelle.callback_allow_networks),
+    ("passerelle callback-allow-loopback",
+     lambda config: config.passerelle.callback_allow_loopback),
+    ("passerelle callback-max-bytes", lambda config: config.passerelle.callback_max_bytes),
+    ("smsbox http-request-retry", _smsbox("http_request_retry")),
+    ("smsbox http-queue-delay", _smsbox("http_queue_delay")),
+    ("smsbox max-pending-requests", _smsbox("max_pending_requests")),
+    ("smsbox http-timeout", _smsbox("http_timeout")),
     ("dlr-db", lambda config: _plain(config.dlr_db)),
     ("redis-connection", lambda config: tuple(
         _plain(conn) for conn in getattr(config, "redis_connections", ())

@@ -120,6 +120,15 @@ def test_refusals_name_what_needs_a_restart() -> None:
     assert refusals(old, config(SMSC.format(id="b", extra=""))) == []
     problems = refusals(old, config(SMSC.format(id="a", extra=""), admin_port=13001))
     assert problems == ["core admin-port changed (13000 -> 13001): needs a restart"]
+    # The DLR store and callback outbox are built at start: a change is refused, not ignored.
+    guarded = config(SMSC.format(id="a", extra=""))
+    unguarded = load_config_text(
+        "group = core\nadmin-port = 13000\nadmin-password = secret\n\n"
+        + SMSC.format(id="a", extra="") + "\ngroup = passerelle\ncallback-guard = false\n"
+    )
+    assert refusals(guarded, unguarded) == [
+        "passerelle callback-guard changed (True -> False): needs a restart"
+    ]
 
 
 def test_link_plan_keeps_unchanged_groups_and_replaces_the_others() -> None:
