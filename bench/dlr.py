@@ -47,7 +47,7 @@ from bench.load import (  # noqa: E402
     wait_until,
 )
 from bench.report import write_section  # noqa: E402
-from bench.stack import REDIS_GROUPS, RedisServer  # noqa: E402
+from bench.stack import RedisServer, redis_groups  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -184,7 +184,7 @@ def run_one(name: str, base: Path, count: int, stall: float = 20.0) -> DlrResult
         if "Redis" in name:
             redis = RedisServer(workdir / "redis", durable=False)
             text = conf.read_text().replace("dlr-storage = internal", "dlr-storage = redis")
-            conf.write_text(text + REDIS_GROUPS.format(redis_port=redis.port))
+            conf.write_text(text + redis_groups(redis.port))
         gateway = start_kannel(workdir, conf, sendsms_port) if kannel else start_ours(
             workdir, conf, sendsms_port)
         wait_until("the SMPP bind", lambda: sim.get("binds"), timeout=30)

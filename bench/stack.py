@@ -37,8 +37,8 @@ from bench.load import accepts, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
-__all__ = ["accepts", "free_port", "free_ports", "wait_for", "stop_by_pid", "CallbackServer",
-           "RedisServer", "Deployment"]
+__all__ = ["accepts", "free_port", "free_ports", "wait_for", "stop_by_pid", "redis_groups",
+           "CallbackServer", "RedisServer", "Deployment"]
 
 
 def free_ports(count: int) -> list[int]:
@@ -258,11 +258,11 @@ spool-dir = {spool_dir}
 {passerelle}
 """
 
-REDIS_GROUPS = """
+_REDIS_GROUPS = """
 group = dlr-db
 id = dlr-redis
-table = dlr
-ttl = 3600
+table = {table}
+ttl = {ttl}
 field-smsc = smsc
 field-timestamp = ts
 field-destination = destination
@@ -278,6 +278,11 @@ id = dlr-redis
 host = 127.0.0.1
 port = {redis_port}
 """
+
+
+def redis_groups(redis_port: int, table: str = "dlr", ttl: int = 3600) -> str:
+    """The dlr-db and redis-connection groups of `dlr-storage = redis` (Kannel's layout)."""
+    return _REDIS_GROUPS.format(redis_port=redis_port, table=table, ttl=ttl)
 
 
 class Deployment:
@@ -301,7 +306,7 @@ class Deployment:
             core=core, smsbox=smsbox, passerelle=passerelle,
         )
         if redis_port is not None:
-            text += REDIS_GROUPS.format(redis_port=redis_port)
+            text += redis_groups(redis_port)
         text += "\n" + extra
         self.conf = workdir / "kannel.conf"
         self.conf.write_text(text, encoding="utf-8")

@@ -9,32 +9,14 @@ from pathlib import Path
 import pytest_twisted
 from twisted.internet import reactor
 
+from bench.stack import redis_groups
 from gateway.callbacks import DEFAULT_RETRIES
 from gateway.config import load_config_text
 from gateway.service import dlr_store_for, outbox_for
 from storage.dlr import EmbeddedDlrStore, RedisDlrStore
 
 CORE = "group = core\nadmin-port = 13000\nadmin-password = x\n\n"
-REDIS = """
-group = dlr-db
-id = r
-table = mydlr
-ttl = 0
-field-smsc = smsc
-field-timestamp = ts
-field-destination = d
-field-source = s
-field-service = sv
-field-url = u
-field-mask = m
-field-status = st
-field-boxc-id = b
-
-group = redis-connection
-id = r
-host = 127.0.0.1
-port = 1
-"""
+REDIS = redis_groups(1, table="mydlr", ttl=0)  # nothing listens: the store is only built
 
 
 @pytest_twisted.ensureDeferred
