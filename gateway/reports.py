@@ -162,6 +162,9 @@ class DeliveryReports(DeliveryEvents):
         self._recent: OrderedDict[tuple[str, str], DlrRecord] = OrderedDict()
         self.max_recent = max_recent
         self._retry_call: Any = None
+        #: Records whose write failed, to be written again by the next retry (only those:
+        #: writes still on their way are not sent twice).
+        self._failed: set[tuple[str, str]] = set()
         self._held: dict[tuple[str, str], list[_Held]] = {}
         self._held_count = 0
 
@@ -305,6 +308,7 @@ class DeliveryReports(DeliveryEvents):
         """The store is down: keep the record (it still answers receipts from memory) and
         write it again later; pending writes go in one timer, not one per record."""
         self.counters.store_retries += 1
+        self._failed.add(key)
         log.warn(
             "DLR store write failed for {smsc}/{id} ({error}); retrying in {delay}s",
             smsc=record.smsc_id, id=record.raw_message_id, error=failure.getErrorMessage(),
@@ -315,8 +319,11 @@ class DeliveryReports(DeliveryEvents):
 
     def _rewrite(self) -> None:
         self._retry_call = None
-        for key, record in list(self._adding.items()):
-            self._write(key, record)
+        failed, self._failed = self._failed, set()
+        for key in failed:
+            record = self._adding.get(key)
+            if record is not None:  # not reported and forgotten meanwhile
+                self._write(key, record)
 
     # -- the MO side: receipts ---------------------------------------------------------------
 
